@@ -1,0 +1,8 @@
+//! Test support shared by the cross-tool integration tests: the real-service
+//! harness and helpers that run the built binaries.
+
+pub mod bins;
+pub mod pg;
+pub mod tools;
+
+pub use bins::{PLANTED, Run, Tool};

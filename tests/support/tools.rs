@@ -1,0 +1,23 @@
+//! Every tool of the workspace with its clap command and documentation: the
+//! one list the man page and completion generator walks.
+
+use deploykit::docs::ToolDoc;
+
+/// A tool's name, its clap command and its extra documentation.
+pub struct ToolEntry {
+    /// The binary's name.
+    pub name: &'static str,
+    /// Builds the clap command.
+    pub command: fn() -> clap::Command,
+    /// Examples and exit statuses.
+    pub doc: ToolDoc,
+}
+
+/// All tools, in the order of the README.
+pub fn all() -> Vec<ToolEntry> {
+    vec![ToolEntry {
+        name: "validate-dsns",
+        command: validate_dsns::command,
+        doc: validate_dsns::cli::DOC,
+    }]
+}

@@ -1,0 +1,74 @@
+//! dotenv files (`KEY=value`, `export KEY=value`, quotes, comments), as
+//! `--env-file` reads them.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::exit::{Error, Result};
+
+/// Reads a dotenv file (`-` for stdin) into a map, without touching the
+/// process environment. Values are never echoed in errors: a line that fails
+/// to parse is reported by its number only.
+pub fn read(path: &Path) -> Result<BTreeMap<String, String>> {
+    let text = if path.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin())
+            .map_err(|e| Error::usage(format!("reading env file from stdin: {e}")))?
+    } else {
+        std::fs::read_to_string(path)
+            .map_err(|e| Error::usage(format!("reading env file {}: {e}", path.display())))?
+    };
+    parse(&text).map_err(|e| Error::usage(format!("env file {}: {e}", path.display())))
+}
+
+/// Parses dotenv text. Later assignments override earlier ones.
+pub fn parse(text: &str) -> std::result::Result<BTreeMap<String, String>, String> {
+    let mut vars = BTreeMap::new();
+    for item in dotenvy::from_read_iter(text.as_bytes()) {
+        match item {
+            Ok((key, value)) => {
+                vars.insert(key, value);
+            }
+            Err(dotenvy::Error::LineParse(_, index)) => {
+                // dotenvy's message quotes the line, which may hold a password.
+                let line = text[..index.min(text.len())].matches('\n').count() + 1;
+                return Err(format!("syntax error on line {line}"));
+            }
+            Err(e) => return Err(format!("{}", Redacted(&e))),
+        }
+    }
+    Ok(vars)
+}
+
+struct Redacted<'a>(&'a dotenvy::Error);
+
+impl std::fmt::Display for Redacted<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            dotenvy::Error::Io(e) => write!(f, "{e}"),
+            _ => f.write_str("cannot parse"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_common_forms() {
+        let vars = parse(
+            "# comment\nexport A=1\nB='two words'\nC=\"q\\\"uote\"\n\nD=postgres://u:p%40@h/db\n",
+        )
+        .unwrap();
+        assert_eq!(vars["A"], "1");
+        assert_eq!(vars["B"], "two words");
+        assert_eq!(vars["C"], "q\"uote");
+        assert_eq!(vars["D"], "postgres://u:p%40@h/db");
+    }
+
+    #[test]
+    fn syntax_error_names_the_line_not_the_value() {
+        let err = parse("A=1\nB='s3cret\n").unwrap_err();
+        assert!(!err.contains("s3cret"), "{err}");
+    }
+}

@@ -1,0 +1,20 @@
+//! The library every deploykit tool shares.
+//!
+//! Each idea the tools have in common lives here exactly once: the exit
+//! statuses and the error that carries one ([`exit`]), the result/diagnostic
+//! split of the output ([`output`]), the one secret type ([`secret`]), human
+//! durations ([`duration`]), the libpq-exact Postgres DSN model with its
+//! TLS-aware connector ([`dsn`]), dotenv files ([`envfile`]) and the generator
+//! inputs for man pages and completions ([`docs`]).
+
+pub mod docs;
+pub mod dsn;
+pub mod duration;
+pub mod envfile;
+pub mod exit;
+pub mod output;
+pub mod secret;
+pub mod sql;
+
+pub use exit::{Error, Exit, Result, ResultExt};
+pub use secret::Secret;

@@ -1,0 +1,151 @@
+//! The command line of `validate-dsns`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use deploykit::docs::{Example, ToolDoc};
+use deploykit::exit::Exit;
+use deploykit::output::OutputArgs;
+
+/// Examples and exit statuses, shared by `--help` and the man page.
+pub const DOC: ToolDoc = ToolDoc {
+    examples: &[
+        Example {
+            what: "Check the three DSNs in the environment (the provisioner's view)",
+            command: "validate-dsns",
+        },
+        Example {
+            what: "Check a runtime container's environment: no admin DSN, no legacy variables",
+            command: "validate-dsns --runtime --env-file /etc/myapp/runtime.env",
+        },
+        Example {
+            what: "Also log in with each DSN and check the roles' privileges and the environment marker",
+            command: "validate-dsns --env production --connect --expect-env prod --timeout 5s",
+        },
+        Example {
+            what: "Machine-readable findings for a CI step",
+            command: "validate-dsns --json | jq '.findings[] | select(.severity == \"error\")'",
+        },
+        Example {
+            what: "Show how libpq would read a DSN, password redacted",
+            command: "validate-dsns explain 'postgres://app:s3cret@db:5432/app?sslmode=verify-full' --json",
+        },
+    ],
+    exit_statuses: &[
+        (
+            Exit::Success,
+            "no errors (warnings allowed unless --strict)",
+        ),
+        (
+            Exit::No,
+            "at least one error finding (or a warning with --strict)",
+        ),
+        (
+            Exit::Usage,
+            "usage error, a required variable missing or a DSN that does not parse; explain: the DSN does not parse",
+        ),
+        (
+            Exit::Remote,
+            "--connect could not reach a server within --timeout",
+        ),
+        (Exit::Denied, "--connect: a login was refused"),
+    ],
+};
+
+/// Check the three Postgres DSNs of a service and the isolation rules between them.
+///
+/// The admin DSN (DATABASE_ROOT_URL) is for provisioning only; the runtime
+/// DSNs (DATABASE_URL for the app role, DATABASE_SERVICE_URL for the service
+/// role) are what containers get. validate-dsns checks each DSN as libpq
+/// parses it, then the rules between them, and with --connect logs in and
+/// checks the roles on the server. Findings go to stdout, one per line, as
+/// `VARIABLE: severity[rule-id]: message`; DSNs are always shown with the
+/// password as ***.
+///
+/// Values come from the flags, then --env-file, then the environment.
+#[derive(Debug, Parser)]
+#[command(name = "validate-dsns", version, after_help = DOC.after_help())]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub check: CheckArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print how a DSN parses (libpq's keywords and values, password redacted)
+    Explain(ExplainArgs),
+}
+
+/// `validate-dsns explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The connection string (URI or keyword/value); `-` reads it from stdin
+    #[arg(value_name = "DSN")]
+    pub dsn: String,
+}
+
+/// The checks' inputs and switches.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Admin DSN, used only for provisioning
+    #[arg(
+        long,
+        value_name = "DSN",
+        env = "DATABASE_ROOT_URL",
+        hide_env_values = true
+    )]
+    pub root_url: Option<String>,
+
+    /// Runtime DSN of the app role
+    #[arg(long, value_name = "DSN", env = "DATABASE_URL", hide_env_values = true)]
+    pub url: Option<String>,
+
+    /// Runtime DSN of the service role (migrations, workers)
+    #[arg(
+        long,
+        value_name = "DSN",
+        env = "DATABASE_SERVICE_URL",
+        hide_env_values = true
+    )]
+    pub service_url: Option<String>,
+
+    /// Read variables from a dotenv file (`-` for stdin); flags still win
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Option<PathBuf>,
+
+    /// Check a runtime container's environment: both runtime DSNs required,
+    /// the admin DSN and legacy database variables must be absent
+    #[arg(long)]
+    pub runtime: bool,
+
+    /// Deployment environment; `production` requires sslmode=require or stronger
+    #[arg(long, value_name = "ENV", env = "APP_ENV")]
+    pub env: Option<String>,
+
+    /// Treat warnings as errors
+    #[arg(long)]
+    pub strict: bool,
+
+    /// Log in with each DSN and check identities, role attributes and privileges
+    #[arg(long)]
+    pub connect: bool,
+
+    /// Deadline for each connection and its checks (e.g. 500ms, 5s)
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = deploykit::duration::parse)]
+    pub timeout: Duration,
+
+    /// With --connect: the environment the marker table must name (fails closed)
+    #[arg(long, value_name = "ENV", requires = "connect")]
+    pub expect_env: Option<String>,
+
+    /// With --expect-env: the one-row marker table, read as `SELECT env FROM <table>`
+    #[arg(long, value_name = "TABLE", default_value = "bk_env_marker")]
+    pub marker_table: String,
+}

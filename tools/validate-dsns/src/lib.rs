@@ -1,0 +1,178 @@
+//! `validate-dsns`: a linter for the three Postgres DSNs of a service.
+//!
+//! The static rules ([`rules`]) judge the DSNs without a server; the live
+//! checks ([`live`]) log in with `--connect`. Both produce [`findings`],
+//! printed once here, and the exit status follows the worst class of finding.
+
+pub mod cli;
+pub mod explain;
+pub mod findings;
+pub mod live;
+pub mod rules;
+
+use std::collections::BTreeMap;
+
+use clap::parser::ValueSource;
+use deploykit::exit::{Exit, Result};
+use deploykit::output::Reporter;
+use serde::Serialize;
+
+use crate::cli::{CheckArgs, Cli, Command};
+use crate::findings::{Class, Finding, Severity};
+use crate::rules::{Inputs, Var};
+
+/// The clap command, for the man page generator and tests.
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
+/// Parses the command line and runs the tool.
+pub fn main() -> Result<Exit> {
+    let matches = command().get_matches();
+    let cli =
+        <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let from_flag = |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine);
+    let flags = Flags {
+        root_url: from_flag("root_url"),
+        url: from_flag("url"),
+        service_url: from_flag("service_url"),
+        env: from_flag("env"),
+    };
+    run(&cli, flags)
+}
+
+/// Which values were given as flags (and so win over `--env-file`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Flags {
+    pub root_url: bool,
+    pub url: bool,
+    pub service_url: bool,
+    pub env: bool,
+}
+
+/// Runs the tool on parsed arguments.
+pub fn run(cli: &Cli, flags: Flags) -> Result<Exit> {
+    let out = Reporter::new("validate-dsns", &cli.output);
+    match &cli.command {
+        Some(Command::Explain(args)) => explain::run(&args.dsn, &out),
+        None => check(&cli.check, flags, &out),
+    }
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    ok: bool,
+    findings: &'a [Finding],
+}
+
+fn check(args: &CheckArgs, flags: Flags, out: &Reporter) -> Result<Exit> {
+    let inputs = gather(args, flags)?;
+    let (mut findings, parsed) = rules::check(&inputs);
+    if args.connect {
+        let options = live::LiveOptions {
+            timeout: args.timeout,
+            expect_env: args.expect_env.clone(),
+            marker_table: args.marker_table.clone(),
+        };
+        out.detail(format_args!("connecting with {} DSN(s)", parsed.len()));
+        findings.extend(live::check(&parsed, &options));
+    }
+
+    // Grouped by variable, in the order the variables are documented.
+    findings.sort_by_key(|f| {
+        ["DATABASE_ROOT_URL", "DATABASE_URL", "DATABASE_SERVICE_URL"]
+            .iter()
+            .position(|v| *v == f.variable)
+            .unwrap_or(usize::MAX)
+    });
+    let failing = |f: &&Finding| f.severity == Severity::Error || args.strict;
+    let status = findings
+        .iter()
+        .filter(failing)
+        .map(|f| match f.class {
+            Class::Policy => Exit::No,
+            Class::Input => Exit::Usage,
+            Class::Unreachable => Exit::Remote,
+            Class::Refused => Exit::Denied,
+        })
+        .max_by_key(|e| exit_rank(*e))
+        .unwrap_or(Exit::Success);
+
+    if out.json() {
+        out.json_document(&Report {
+            ok: status == Exit::Success,
+            findings: &findings,
+        })?;
+    } else {
+        for finding in &findings {
+            out.line(finding)?;
+        }
+        let errors = findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .count();
+        let warnings = findings.len() - errors;
+        if status == Exit::Success {
+            out.info(format_args!(
+                "ok: {} DSN(s) checked{}, {warnings} warning(s)",
+                parsed.len(),
+                if args.connect { " and logged in" } else { "" }
+            ));
+        } else {
+            out.info(format_args!("{errors} error(s), {warnings} warning(s)"));
+        }
+    }
+    Ok(status)
+}
+
+/// A login refused is the most specific answer, then an unreachable server,
+/// then broken input, then a policy finding.
+fn exit_rank(exit: Exit) -> u8 {
+    match exit {
+        Exit::Denied => 4,
+        Exit::Remote => 3,
+        Exit::Usage => 2,
+        Exit::No => 1,
+        _ => 0,
+    }
+}
+
+/// Collects the three DSNs: a flag wins, then `--env-file`, then the
+/// process environment (which clap has already merged into the flag).
+fn gather(args: &CheckArgs, flags: Flags) -> Result<Inputs> {
+    let file = match &args.env_file {
+        Some(path) => Some(deploykit::envfile::read(path)?),
+        None => None,
+    };
+    let mut values = BTreeMap::new();
+    for (var, from_flag, value) in [
+        (Var::Root, flags.root_url, &args.root_url),
+        (Var::App, flags.url, &args.url),
+        (Var::Service, flags.service_url, &args.service_url),
+    ] {
+        let chosen = if from_flag {
+            value.clone()
+        } else if let Some(file) = &file {
+            file.get(var.name()).cloned()
+        } else {
+            value.clone()
+        };
+        if let Some(v) = chosen.filter(|v| !v.is_empty()) {
+            values.insert(var, v);
+        }
+    }
+    let app_env = match (&file, flags.env) {
+        (Some(file), false) => file.get("APP_ENV").cloned(),
+        _ => args.env.clone(),
+    };
+    let environment = match file {
+        Some(file) => file,
+        None => std::env::vars().collect(),
+    };
+    Ok(Inputs {
+        values,
+        environment,
+        runtime: args.runtime,
+        production: app_env.is_some_and(|e| matches!(e.as_str(), "production" | "prod")),
+    })
+}
