@@ -22,11 +22,17 @@ _validate__dsns() {
             validate__dsns,help)
                 cmd="validate__dsns__subcmd__help"
                 ;;
+            validate__dsns,rules)
+                cmd="validate__dsns__subcmd__rules"
+                ;;
             validate__dsns__subcmd__help,explain)
                 cmd="validate__dsns__subcmd__help__subcmd__explain"
                 ;;
             validate__dsns__subcmd__help,help)
                 cmd="validate__dsns__subcmd__help__subcmd__help"
+                ;;
+            validate__dsns__subcmd__help,rules)
+                cmd="validate__dsns__subcmd__help__subcmd__rules"
                 ;;
             *)
                 ;;
@@ -35,7 +41,7 @@ _validate__dsns() {
 
     case "${cmd}" in
         validate__dsns)
-            opts="-q -v -h -V --root-url --url --service-url --env-file --runtime --env --strict --connect --timeout --expect-env --marker-table --json --quiet --verbose --help --version explain help"
+            opts="-q -v -h -V --root-url --url --service-url --env-file --runtime --env --strict --connect --timeout --expect-env --marker-table --json --quiet --verbose --help --version explain rules help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -95,7 +101,7 @@ _validate__dsns() {
             return 0
             ;;
         validate__subcmd__dsns__subcmd__help)
-            opts="explain help"
+            opts="explain rules help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -125,6 +131,34 @@ _validate__dsns() {
         validate__subcmd__dsns__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        validate__subcmd__dsns__subcmd__help__subcmd__rules)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        validate__subcmd__dsns__subcmd__rules)
+            opts="-q -v -h --json --quiet --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

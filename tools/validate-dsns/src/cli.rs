@@ -28,6 +28,10 @@ pub const DOC: ToolDoc = ToolDoc {
             command: "validate-dsns --json | jq '.findings[] | select(.severity == \"error\")'",
         },
         Example {
+            what: "List the rule ids and what each checks",
+            command: "validate-dsns rules",
+        },
+        Example {
             what: "Show how libpq would read a DSN, password redacted",
             command: "validate-dsns explain 'postgres://app:s3cret@db:5432/app?sslmode=verify-full' --json",
         },
@@ -81,6 +85,8 @@ pub struct Cli {
 pub enum Command {
     /// Print how a DSN parses (libpq's keywords and values, password redacted)
     Explain(ExplainArgs),
+    /// List every rule id with what it checks
+    Rules,
 }
 
 /// `validate-dsns explain`.

@@ -55,8 +55,30 @@ pub fn run(cli: &Cli, flags: Flags) -> Result<Exit> {
     let out = Reporter::new("validate-dsns", &cli.output);
     match &cli.command {
         Some(Command::Explain(args)) => explain::run(&args.dsn, &out),
+        Some(Command::Rules) => list_rules(&out),
         None => check(&cli.check, flags, &out),
     }
+}
+
+#[derive(Serialize)]
+struct Rule {
+    rule: &'static str,
+    explanation: &'static str,
+}
+
+fn list_rules(out: &Reporter) -> Result<Exit> {
+    if out.json() {
+        let rules: Vec<Rule> = findings::RULES
+            .iter()
+            .map(|(rule, explanation)| Rule { rule, explanation })
+            .collect();
+        out.json_document(&rules)?;
+    } else {
+        for (rule, explanation) in findings::RULES {
+            out.line(format_args!("{rule:<22} {explanation}"))?;
+        }
+    }
+    Ok(Exit::Success)
 }
 
 #[derive(Serialize)]
