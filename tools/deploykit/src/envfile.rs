@@ -28,10 +28,16 @@ pub fn parse(text: &str) -> std::result::Result<BTreeMap<String, String>, String
             Ok((key, value)) => {
                 vars.insert(key, value);
             }
-            Err(dotenvy::Error::LineParse(_, index)) => {
-                // dotenvy's message quotes the line, which may hold a password.
-                let line = text[..index.min(text.len())].matches('\n').count() + 1;
-                return Err(format!("syntax error on line {line}"));
+            Err(dotenvy::Error::LineParse(bad, _)) => {
+                // dotenvy's message quotes the line, which may hold a
+                // password: name the line by its number only.
+                return Err(match text.find(bad.as_str()) {
+                    Some(at) => format!(
+                        "syntax error on line {}",
+                        text[..at].matches('\n').count() + 1
+                    ),
+                    None => "syntax error".to_owned(),
+                });
             }
             Err(e) => return Err(format!("{}", Redacted(&e))),
         }
@@ -70,5 +76,11 @@ mod tests {
     fn syntax_error_names_the_line_not_the_value() {
         let err = parse("A=1\nB='s3cret\n").unwrap_err();
         assert!(!err.contains("s3cret"), "{err}");
+        assert_eq!(
+            parse("A=1\nB=2\nbad line s3cret\n").unwrap_err(),
+            "syntax error on line 3"
+        );
+        // Found by fuzzing: a multi-byte character before the error.
+        assert!(parse("A=1\u{5a1cf}ort LLL1L").is_err());
     }
 }

@@ -374,6 +374,15 @@ impl Dsn {
         dsn
     }
 
+    /// A copy without the password (and `sslpassword`).
+    #[must_use]
+    pub fn without_password(&self) -> Self {
+        let mut dsn = self.clone();
+        dsn.password = None;
+        dsn.sslpassword = None;
+        dsn
+    }
+
     /// A copy pointing at another database.
     #[must_use]
     pub fn with_dbname(&self, dbname: &str) -> Self {
@@ -409,14 +418,17 @@ impl fmt::Display for Dsn {
     /// percent-encoded, the password redacted.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut s = String::from("postgres://");
-        if let Some(user) = self.user() {
+        // An empty user cannot be written in the authority (libpq would
+        // not store it); it goes to the query like any other empty value.
+        let inline_user = self.user().is_some_and(|u| !u.is_empty());
+        if let Some(user) = self.user().filter(|_| inline_user) {
             encode(user, &mut s);
         }
         if self.password.is_some() {
             s.push(':');
             s.push_str(REDACTED);
         }
-        if self.user().is_some() || self.password.is_some() {
+        if inline_user || self.password.is_some() {
             s.push('@');
         }
         let hosts: Vec<&str> = self
@@ -428,9 +440,15 @@ impl fmt::Display for Dsn {
             .map(|p| p.split(',').collect())
             .unwrap_or_default();
         // Host and port lists pair up in the URI only when they have the
-        // same length; otherwise they go to the query, still exact.
-        let inline_hosts = !hosts.is_empty()
-            && (ports.is_empty() || ports.len() == hosts.len())
+        // same length and say something; otherwise they go to the query,
+        // still exact.
+        let inline_hosts = self.get("host").is_some_and(|h| !h.is_empty())
+            && match self.get("port") {
+                // libpq stores a port list of commas for `h1,h2` with no
+                // ports, so several hosts need explicit ports to be inline.
+                None => hosts.len() == 1,
+                Some(p) => !p.is_empty() && ports.len() == hosts.len(),
+            }
             && hosts.iter().all(|h| !h.starts_with('/'));
         if inline_hosts {
             for (i, host) in hosts.iter().enumerate() {
@@ -438,8 +456,16 @@ impl fmt::Display for Dsn {
                     s.push(',');
                 }
                 if host.contains(':') {
+                    // libpq decodes bracketed hosts too, so only an address's
+                    // own characters need to stay readable.
                     s.push('[');
-                    s.push_str(host);
+                    for c in host.chars() {
+                        if c.is_ascii_hexdigit() || c == ':' || c == '.' {
+                            s.push(c);
+                        } else {
+                            encode(c.encode_utf8(&mut [0; 4]), &mut s);
+                        }
+                    }
                     s.push(']');
                 } else {
                     encode(host, &mut s);
@@ -457,7 +483,7 @@ impl fmt::Display for Dsn {
         let mut sep = '?';
         for (key, value) in &self.options {
             let inline = match *key {
-                "user" => true,
+                "user" => inline_user,
                 "dbname" => !value.is_empty(),
                 "host" | "port" => inline_hosts,
                 _ => false,

@@ -10,6 +10,11 @@ use crate::secret::REDACTED;
 /// Parses either form, choosing as libpq does: a URI only with one of the
 /// two exact, case-sensitive prefixes.
 pub fn parse(text: &str) -> Result<Dsn, DsnError> {
+    // libpq reads a C string, so it would silently stop at a NUL; a DSN
+    // from a file or stdin may hold one, and must not mean something shorter.
+    if text.contains('\0') {
+        return Err(DsnError("connection string contains a NUL byte".into()));
+    }
     if let Some(rest) = uri_rest(text) {
         parse_uri(text, text.len() - rest.len())
     } else {
@@ -117,6 +122,16 @@ fn parse_uri(uri: &str, prefix_len: usize) -> Result<Dsn, DsnError> {
         p = at + 1;
     } else {
         p = start;
+    }
+
+    // An '@' left in the authority is almost always an unencoded '@' in
+    // the password: libpq would take the rest of the password for a host
+    // name and print it in its "could not translate host name" error.
+    let authority_end = uri[p..].find(['/', '?']).map_or(b.len(), |i| p + i);
+    if uri[p..authority_end].contains('@') {
+        return Err(DsnError(
+            "unencoded \"@\" after the user information in URI: write \"@\" in a user name or password as %40".into(),
+        ));
     }
 
     // One or more netloc[:port], separated by commas.
@@ -257,7 +272,7 @@ fn redact_userinfo(word: &str) -> String {
     let Some(at) = word.rfind('@') else {
         return word.to_owned();
     };
-    let start = word.find("//").map_or(0, |i| i + 2);
+    let start = word[..at].find("//").map_or(0, |i| i + 2);
     match word[start..at].find(':') {
         Some(colon) => format!("{}:{REDACTED}{}", &word[..start + colon], &word[at..]),
         None => word.to_owned(),

@@ -303,6 +303,25 @@ fn uri_errors_use_libpq_wording() {
 }
 
 #[test]
+fn an_unencoded_at_sign_is_refused_without_quoting() {
+    for input in [
+        "postgres://app:p@zz@db/app",
+        "postgres://app:p@zz@[::1]/app",
+        "postgres://@x@y",
+    ] {
+        let err = error(input);
+        assert!(
+            err.starts_with("unencoded \"@\" after the user information"),
+            "{input}: {err}"
+        );
+        assert!(!err.contains("zz"), "{err}");
+    }
+    // After the authority an '@' is just a character of the database name.
+    let (got, _) = options("postgres://h/d@b?application_name=a@b");
+    assert_eq!(got, "application_name='a@b' dbname='d@b' host='h'");
+}
+
+#[test]
 fn uri_errors_never_quote_the_password() {
     for input in [
         "postgres://u:hunter2@[::1",
