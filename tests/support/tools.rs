@@ -15,9 +15,26 @@ pub struct ToolEntry {
 
 /// All tools, in the order of the README.
 pub fn all() -> Vec<ToolEntry> {
-    vec![ToolEntry {
-        name: "validate-dsns",
-        command: validate_dsns::command,
-        doc: validate_dsns::cli::DOC,
-    }]
+    vec![
+        ToolEntry {
+            name: "validate-dsns",
+            command: validate_dsns::command,
+            doc: validate_dsns::cli::DOC,
+        },
+        ToolEntry {
+            name: "provision-db",
+            command: provision_db::command,
+            doc: provision_db::cli::DOC,
+        },
+        ToolEntry {
+            name: "wait-probe",
+            command: wait_probe::command,
+            doc: wait_probe::cli::DOC,
+        },
+        ToolEntry {
+            name: "scaffold-service",
+            command: scaffold_service::command,
+            doc: scaffold_service::cli::DOC,
+        },
+    ]
 }

@@ -66,8 +66,11 @@ impl Reporter {
     /// Writes `value` as one pretty JSON document on stdout.
     pub fn json_document(&self, value: &impl serde::Serialize) -> Result<()> {
         let mut out = std::io::stdout().lock();
-        serde_json::to_writer_pretty(&mut out, value)
-            .map_err(|e| Error::new(Exit::Usage, format!("writing JSON: {e}")))?;
+        serde_json::to_writer_pretty(&mut out, value).map_err(|e| match e.io_error_kind() {
+            // Kept as an io::Error so that a closed pipe is recognised.
+            Some(kind) => stdout_error(std::io::Error::from(kind)),
+            None => Error::new(Exit::Usage, format!("writing JSON: {e}")),
+        })?;
         writeln!(out).map_err(stdout_error)
     }
 

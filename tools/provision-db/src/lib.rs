@@ -1,0 +1,266 @@
+//! `provision-db`: converge a database and its two runtime roles from the
+//! three DSNs alone.
+//!
+//! The run is read, plan, act: [`inputs`] derives the desired state from
+//! the DSNs (refusing, before any connection, DSNs that disagree),
+//! [`catalog`] reads the facts under an advisory lock, [`plan`] computes
+//! the actions as data (a pure function, unit-tested without a server),
+//! [`apply`] runs the changed ones, one transaction per step, and
+//! [`report`] prints the same actions as a summary, SQL or JSON.
+
+pub mod apply;
+pub mod catalog;
+pub mod cli;
+pub mod facts;
+pub mod inputs;
+pub mod plan;
+pub mod report;
+pub mod scram;
+
+use std::collections::BTreeMap;
+
+use clap::parser::ValueSource;
+use deploykit::dsn::Dsn;
+use deploykit::dsn::connect::connect;
+use deploykit::exit::{Error, Exit, Result};
+use deploykit::output::Reporter;
+use deploykit::sql::quote_ident;
+use postgres::Client;
+
+use crate::apply::Limits;
+use crate::cli::Cli;
+use crate::facts::Facts;
+use crate::inputs::{Dsns, Options};
+use crate::plan::{Action, Desired, Scope};
+use crate::report::Mode;
+
+/// The clap command, for the man page generator and tests.
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
+/// Parses the command line and runs the tool.
+pub fn main() -> Result<Exit> {
+    let matches = command().get_matches();
+    let cli =
+        <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let from_flag = |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine);
+    let flags = Flags {
+        root_url: from_flag("root_url"),
+        url: from_flag("url"),
+        service_url: from_flag("service_url"),
+        env: from_flag("env"),
+    };
+    run(&cli, flags)
+}
+
+/// Which values were given as flags (and so win over `--env-file`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Flags {
+    pub root_url: bool,
+    pub url: bool,
+    pub service_url: bool,
+    pub env: bool,
+}
+
+/// The variables, merged from flags, `--env-file` and the environment.
+struct Gathered {
+    values: BTreeMap<&'static str, String>,
+    app_env: Option<String>,
+    confirm: Option<String>,
+}
+
+/// A flag wins, then `--env-file`, then the process environment (which
+/// clap has already merged into the flag's value).
+fn gather(cli: &Cli, flags: Flags) -> Result<Gathered> {
+    let file = match &cli.env_file {
+        Some(path) => Some(deploykit::envfile::read(path)?),
+        None => None,
+    };
+    let mut values = BTreeMap::new();
+    for (name, from_flag, value) in [
+        ("DATABASE_ROOT_URL", flags.root_url, &cli.root_url),
+        ("DATABASE_URL", flags.url, &cli.url),
+        ("DATABASE_SERVICE_URL", flags.service_url, &cli.service_url),
+    ] {
+        let chosen = match &file {
+            Some(file) if !from_flag => file.get(name).cloned(),
+            _ => value.clone(),
+        };
+        if let Some(v) = chosen.filter(|v| !v.is_empty()) {
+            values.insert(name, v);
+        }
+    }
+    let app_env = match (&file, flags.env) {
+        (Some(file), false) => file.get("APP_ENV").cloned().or_else(|| cli.env.clone()),
+        _ => cli.env.clone(),
+    };
+    let confirm = file
+        .as_ref()
+        .and_then(|f| f.get("CONFIRM_PROD_MIGRATE").cloned())
+        .or_else(|| std::env::var("CONFIRM_PROD_MIGRATE").ok());
+    Ok(Gathered {
+        values,
+        app_env,
+        confirm,
+    })
+}
+
+/// Runs the tool on parsed arguments.
+pub fn run(cli: &Cli, flags: Flags) -> Result<Exit> {
+    let out = Reporter::new("provision-db", &cli.output);
+    let gathered = gather(cli, flags)?;
+    let options = Options {
+        owner: cli.owner,
+        schemas: cli.schemas.clone(),
+        service_bypassrls: !cli.no_service_bypassrls,
+        env_marker: cli.env_marker.clone(),
+        marker_table: cli.marker_table.clone(),
+    };
+    let (dsns, desired) = inputs::derive(&gathered.values, &options)?;
+    out.detail(inputs::describe(&dsns));
+    let mode = if cli.check {
+        Mode::Check
+    } else if cli.plan {
+        Mode::Plan
+    } else {
+        Mode::Converge
+    };
+    if mode == Mode::Converge
+        && inputs::is_production(gathered.app_env.as_deref())
+        && !(cli.confirm_production || inputs::confirmed(gathered.confirm.as_deref()))
+    {
+        return Err(Error::no(
+            "refusing to change a production database: pass --confirm-production or set \
+             CONFIRM_PROD_MIGRATE=YES (--plan and --check work without it); nothing was touched",
+        ));
+    }
+    let limits = Limits {
+        statement_lock: cli.statement_lock_timeout,
+        statement: cli.statement_timeout,
+    };
+    let session = Session {
+        dsns: &dsns,
+        desired: &desired,
+        timeout: cli.timeout,
+        limits,
+    };
+
+    let mut admin = session.connect_admin()?;
+    if mode == Mode::Converge {
+        apply::lock(&mut admin, cli.lock_timeout, limits, &out)?;
+    }
+    let mut inside: Option<Client> = None;
+    let facts = session.read(&mut admin, &mut inside)?;
+    let planned = plan::plan(&facts, &desired).map_err(|r| Error::new(r.status, r.message))?;
+    let database = quote_ident(&desired.database);
+    if mode != Mode::Converge {
+        report::print(
+            &out,
+            mode,
+            &planned.actions,
+            &database,
+            planned.passwords_unverifiable,
+        )?;
+        return Ok(if mode == Mode::Check && planned.drift() {
+            Exit::No
+        } else {
+            Exit::Success
+        });
+    }
+
+    // Server-wide steps first, on the admin connection.
+    let mut done: Vec<Action> = Vec::new();
+    let mut steps = 0;
+    for action in planned.actions.iter().filter(|a| a.scope == Scope::Server) {
+        if action.is_change() {
+            out.detail(format_args!("running: {action}"));
+            apply::run(&mut admin, action, limits, steps)?;
+            steps += 1;
+        }
+        done.push(action.clone());
+    }
+    // Then inside the database. When the first phase changed anything
+    // (a new database, a new owner, a membership), the facts inside are
+    // read again and the rest is planned from what is really there.
+    let unverifiable = planned.passwords_unverifiable;
+    let inside_actions: Vec<Action> = if steps > 0 {
+        let facts = session.read(&mut admin, &mut inside)?;
+        plan::plan(&facts, &desired)
+            .map_err(|r| Error::new(r.status, r.message))?
+            .actions
+    } else {
+        planned.actions
+    };
+    for action in inside_actions
+        .into_iter()
+        .filter(|a| a.scope == Scope::Database)
+    {
+        if action.is_change() {
+            out.detail(format_args!("running: {action}"));
+            let client = match &mut inside {
+                Some(c) => c,
+                None => inside.insert(session.connect_inside()?),
+            };
+            apply::run(client, &action, limits, steps)?;
+            steps += 1;
+        }
+        done.push(action);
+    }
+    report::print(&out, Mode::Converge, &done, &database, unverifiable)?;
+    Ok(Exit::Success)
+}
+
+/// The connections of one run.
+struct Session<'a> {
+    dsns: &'a Dsns,
+    desired: &'a Desired,
+    timeout: std::time::Duration,
+    limits: Limits,
+}
+
+impl Session<'_> {
+    /// The admin DSN for server-wide work: its own database, unless that is
+    /// the target (which may not exist yet), then `postgres`.
+    fn connect_admin(&self) -> Result<Client> {
+        let root = &self.dsns.root;
+        let dsn: Dsn = if root.effective_dbname() == Some(self.desired.database.as_str()) {
+            root.with_dbname("postgres")
+        } else {
+            root.clone()
+        };
+        let mut client = connect(&dsn, self.timeout)
+            .map_err(|e| e.context("connecting with DATABASE_ROOT_URL"))?;
+        apply::configure(&mut client, self.limits)?;
+        Ok(client)
+    }
+
+    /// The admin DSN pointed at the target database.
+    fn connect_inside(&self) -> Result<Client> {
+        let dsn = self.dsns.root.with_dbname(&self.desired.database);
+        let mut client = connect(&dsn, self.timeout).map_err(|e| {
+            e.context(format!(
+                "connecting to database {} with DATABASE_ROOT_URL",
+                quote_ident(&self.desired.database)
+            ))
+        })?;
+        apply::configure(&mut client, self.limits)?;
+        Ok(client)
+    }
+
+    /// Reads every fact; connects inside the database when it exists.
+    fn read(&self, admin: &mut Client, inside: &mut Option<Client>) -> Result<Facts> {
+        let server = catalog::read_server(admin, self.desired)?;
+        let owner = self.desired.owner_name(&server.admin.name).to_owned();
+        let inside_facts = if server.database.is_some() {
+            let client = match inside {
+                Some(c) => c,
+                None => inside.insert(self.connect_inside()?),
+            };
+            Some(catalog::read_inside(client, self.desired, &owner)?)
+        } else {
+            None
+        };
+        Ok(catalog::facts(server, inside_facts, self.desired))
+    }
+}
