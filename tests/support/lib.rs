@@ -2,7 +2,9 @@
 //! harness and helpers that run the built binaries.
 
 pub mod bins;
+pub mod engine;
 pub mod pg;
+pub mod registry;
 pub mod tools;
 
 pub use bins::{PLANTED, Run, Tool};

@@ -32,6 +32,21 @@ pub fn all() -> Vec<ToolEntry> {
             doc: wait_probe::cli::DOC,
         },
         ToolEntry {
+            name: "image-digest",
+            command: image_digest::command,
+            doc: image_digest::cli::DOC,
+        },
+        ToolEntry {
+            name: "tag-image",
+            command: tag_image::command,
+            doc: tag_image::cli::DOC,
+        },
+        ToolEntry {
+            name: "prune-images",
+            command: prune_images::command,
+            doc: prune_images::cli::DOC,
+        },
+        ToolEntry {
             name: "scaffold-service",
             command: scaffold_service::command,
             doc: scaffold_service::cli::DOC,

@@ -10,9 +10,13 @@
 pub mod docs;
 pub mod dsn;
 pub mod duration;
+#[cfg(feature = "engine")]
+pub mod engine;
 pub mod envfile;
 pub mod exit;
+pub mod imageref;
 pub mod output;
+pub mod registry;
 pub mod secret;
 pub mod sql;
 

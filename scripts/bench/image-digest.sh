@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# image-digest side by side with its peers, in one run, on loopback only.
+#
+#   resolve:     image-digest resolve  vs  skopeo inspect --format '{{.Digest}}'
+#                against a local distribution registry (open, and htpasswd
+#                Basic auth): wall time (hyperfine) and HTTP requests per
+#                resolve (from the registry's access log).
+#   fingerprint: image-digest fingerprint  vs  find | sort | xargs sha256sum | sha256sum
+#                on a generated tree (FILES files, about MB megabytes), warm
+#                page cache: throughput in MB/s, next to the single-core
+#                sha256 throughput of this CPU (openssl speed) as the limit.
+#
+# Usage: scripts/bench/image-digest.sh [FILES] [MB]   (defaults 20000 1024)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+FILES=${1:-20000}
+MB=${2:-1024}
+for p in docker-registry skopeo hyperfine htpasswd openssl sha256sum; do
+  command -v "$p" >/dev/null || { echo "bench: $p missing (scripts/setup)" >&2; exit 1; }
+done
+cargo build --release --quiet -p image-digest
+BIN=$PWD/target/release/image-digest
+W=$(mktemp -d /tmp/dk-bench-image-digest.XXXXXX)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$W"; }
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+start_registry() { # name [htpasswd-file] -> prints port
+  local name=$1 auth=${2:-} port; port=$(free_port)
+  mkdir -p "$W/$name"
+  {
+    printf 'version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' "$W/$name/data" "$port"
+    [ -n "$auth" ] && printf 'auth:\n  htpasswd:\n    realm: bench\n    path: %s\n' "$auth"
+  } >"$W/$name/config.yml"
+  docker-registry serve "$W/$name/config.yml" >"$W/$name/log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && break; sleep 0.05; done
+  echo "$port"
+}
+
+# A one-layer OCI image, written without an engine.
+make_layout() {
+  local d=$W/layout; mkdir -p "$d/blobs/sha256" "$W/rootfs"
+  echo '{"imageLayoutVersion":"1.0.0"}' >"$d/oci-layout"
+  echo "bench $(date +%s)" >"$W/rootfs/hello.txt"
+  tar --mtime=@0 --owner=0 --group=0 -C "$W/rootfs" -cf "$W/layer.tar" hello.txt
+  local diff; diff=$(sha256sum <"$W/layer.tar" | cut -d' ' -f1)
+  gzip -n -c "$W/layer.tar" >"$W/layer.tgz"
+  local l; l=$(sha256sum <"$W/layer.tgz" | cut -d' ' -f1); cp "$W/layer.tgz" "$d/blobs/sha256/$l"
+  printf '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' "$diff" >"$W/config.json"
+  local c; c=$(sha256sum <"$W/config.json" | cut -d' ' -f1); cp "$W/config.json" "$d/blobs/sha256/$c"
+  printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:%s","size":%s}]}' \
+    "$c" "$(stat -c%s "$W/config.json")" "$l" "$(stat -c%s "$W/layer.tgz")" >"$W/manifest.json"
+  local m; m=$(sha256sum <"$W/manifest.json" | cut -d' ' -f1); cp "$W/manifest.json" "$d/blobs/sha256/$m"
+  printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"annotations":{"org.opencontainers.image.ref.name":"1"}}]}' \
+    "$m" "$(stat -c%s "$W/manifest.json")" >"$d/index.json"
+}
+
+requests() { grep -c '"\(GET\|HEAD\) /v2/' "$1" || true; }
+
+echo "== resolve"
+make_layout
+export HOME=$W/home; mkdir -p "$HOME"   # skopeo and image-digest see no developer credentials
+OPEN=$(start_registry open)
+htpasswd -Bbn bench bench-pw >"$W/htpasswd"
+BASIC=$(start_registry basic "$W/htpasswd")
+printf '{"auths":{"127.0.0.1:%s":{"auth":"%s"}}}' "$BASIC" "$(printf bench:bench-pw | base64)" >"$W/auth.json"
+mkdir -p "$W/docker" && cp "$W/auth.json" "$W/docker/config.json"
+skopeo --insecure-policy copy -q --dest-tls-verify=false "oci:$W/layout:1" "docker://127.0.0.1:$OPEN/bench/app:1"
+skopeo --insecure-policy copy -q --dest-tls-verify=false --dest-authfile "$W/auth.json" "oci:$W/layout:1" "docker://127.0.0.1:$BASIC/bench/app:1"
+
+for kind in open basic; do
+  port=$OPEN; [ $kind = basic ] && port=$BASIC
+  ref=127.0.0.1:$port/bench/app:1
+  a=$(requests "$W/$kind/log"); DOCKER_CONFIG=$W/docker "$BIN" resolve --plain-http "$ref" >/dev/null
+  b=$(requests "$W/$kind/log"); skopeo --insecure-policy inspect --tls-verify=false --authfile "$W/auth.json" --format '{{.Digest}}' "docker://$ref" >/dev/null
+  c=$(requests "$W/$kind/log")
+  echo "requests per resolve ($kind registry): image-digest $((b - a)), skopeo inspect $((c - b))"
+  [ "$(DOCKER_CONFIG=$W/docker "$BIN" resolve --digest-only --plain-http "$ref")" = \
+    "$(skopeo --insecure-policy inspect --tls-verify=false --authfile "$W/auth.json" --format '{{.Digest}}' "docker://$ref")" ] \
+    || { echo "bench: digests differ" >&2; exit 1; }
+  DOCKER_CONFIG=$W/docker hyperfine -N --warmup 3 --min-runs 30 --export-markdown "$W/resolve-$kind.md" \
+    -n "image-digest resolve ($kind)" "$BIN resolve --plain-http $ref" \
+    -n "skopeo inspect ($kind)" "skopeo --insecure-policy inspect --tls-verify=false --authfile $W/auth.json --format {{.Digest}} docker://$ref"
+done
+
+echo "== fingerprint ($FILES files, ~$MB MB)"
+T=$W/tree; mkdir -p "$T"
+per=$(( MB * 1024 * 1024 / FILES ))
+head -c $(( MB * 1024 * 1024 )) /dev/urandom >"$W/blob"
+python3 - "$W/blob" "$T" "$FILES" "$per" <<'PY'
+import os, sys
+blob, root, n, per = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+with open(blob, 'rb') as f:
+    for i in range(n):
+        d = os.path.join(root, f"d{i % 97:02d}", f"s{i % 13}")
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, f"f{i}.bin"), 'wb') as o:
+            o.write(f.read(per))
+PY
+rm -f "$W/blob"
+du -sm "$T" | awk '{print "tree size: " $1 " MB"}'
+cat "$T"/*/*/* >/dev/null   # warm the page cache for both
+cd "$W"
+hyperfine --warmup 1 --min-runs 5 --export-markdown "$W/fingerprint.md" \
+  -n "image-digest fingerprint (all cores)" "$BIN fingerprint tree" \
+  -n "image-digest fingerprint --jobs 1" "$BIN fingerprint --jobs 1 tree" \
+  -n "find|sort|xargs sha256sum|sha256sum" "find tree -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum"
+echo "== single-core sha256 limit (openssl speed -evp sha256, 16 KiB blocks)"
+openssl speed -evp sha256 -bytes 16384 -seconds 3 2>/dev/null | tail -1
+echo "cores: $(nproc)"
+cat "$W"/resolve-open.md "$W"/resolve-basic.md "$W"/fingerprint.md

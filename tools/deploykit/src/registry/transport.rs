@@ -1,0 +1,449 @@
+//! One HTTP exchange with a registry, with its deadline and its retries.
+//!
+//! Every call gets the time left of the operation's budget as ureq's global
+//! timeout (DNS, connect, TLS, headers and body included), so nothing waits
+//! past `--timeout`. Transient failures (connection refused or reset, a body
+//! cut short, timeouts, 429, 502, 503, 504) are retried with exponential
+//! backoff and jitter (backon), waiting at least what `Retry-After` asks, and
+//! never starting a wait the budget cannot cover.
+
+use std::cell::Cell;
+use std::path::Path;
+use std::rc::Rc;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use backon::{BlockingRetryable, ExponentialBuilder};
+use ureq::Agent;
+use ureq::tls::{Certificate, RootCerts, TlsConfig};
+
+use crate::exit::{Error, Result};
+use crate::output::Reporter;
+
+/// The largest response body read (the OCI spec bounds manifests to 4 MiB;
+/// token answers and configs are far smaller).
+pub const MAX_BODY: u64 = 8 << 20;
+
+/// An HTTP method the client uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// HEAD: headers only.
+    Head,
+    /// GET.
+    Get,
+    /// POST with a form body (OAuth2 token requests).
+    PostForm,
+    /// DELETE (a manifest by digest).
+    Delete,
+}
+
+impl Method {
+    fn as_str(self) -> &'static str {
+        match self {
+            Method::Head => "HEAD",
+            Method::Get => "GET",
+            Method::PostForm => "POST",
+            Method::Delete => "DELETE",
+        }
+    }
+}
+
+/// A response, body read in full (empty for HEAD).
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// The status code.
+    pub status: u16,
+    /// The headers, names lower-cased, in order (repeated names kept).
+    pub headers: Vec<(String, String)>,
+    /// The exact body bytes.
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// The first value of a header.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of a header.
+    pub fn headers_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.headers
+            .iter()
+            .filter(move |(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A failed attempt, classified for the retry policy.
+#[derive(Debug)]
+pub struct Failure {
+    /// What went wrong, without secrets.
+    pub message: String,
+    /// Whether trying again may help.
+    pub transient: bool,
+    /// The wait the server asked for.
+    pub retry_after: Option<Duration>,
+    /// The server speaks something other than TLS on the HTTPS port.
+    pub not_tls: bool,
+}
+
+impl Failure {
+    fn fatal(message: impl Into<String>) -> Failure {
+        Failure {
+            message: message.into(),
+            transient: false,
+            retry_after: None,
+            not_tls: false,
+        }
+    }
+
+    fn transient(message: impl Into<String>) -> Failure {
+        Failure {
+            transient: true,
+            ..Failure::fatal(message)
+        }
+    }
+}
+
+/// The HTTP side of the client: one agent for plain HTTP, one (built on
+/// first use) for HTTPS with the trust configuration.
+pub struct Transport {
+    plain: Agent,
+    tls: OnceLock<std::result::Result<Agent, String>>,
+    cacert: Option<std::path::PathBuf>,
+    insecure: bool,
+    user_agent: String,
+    reporter: Option<Reporter>,
+    /// HTTP exchanges so far, answered ones (for `-v` and the benchmarks).
+    pub requests: Cell<usize>,
+}
+
+impl Transport {
+    /// A transport trusting the system roots plus `cacert`, or nothing at
+    /// all with `insecure`.
+    pub fn new(
+        cacert: Option<&Path>,
+        insecure: bool,
+        reporter: Option<Reporter>,
+    ) -> Result<Transport> {
+        if let Some(path) = cacert {
+            // Read it now so a bad --cacert is an input error up front.
+            load_pem(path)?;
+        }
+        let user_agent = format!("deploykit/{}", env!("CARGO_PKG_VERSION"));
+        Ok(Transport {
+            plain: agent(TlsConfig::default(), &user_agent),
+            tls: OnceLock::new(),
+            cacert: cacert.map(Path::to_owned),
+            insecure,
+            user_agent,
+            reporter,
+            requests: Cell::new(0),
+        })
+    }
+
+    fn tls_agent(&self) -> Result<&Agent> {
+        let built = self.tls.get_or_init(|| {
+            let mut certs: Vec<Certificate<'static>> = Vec::new();
+            if let Some(path) = &self.cacert {
+                certs.extend(load_pem(path).map_err(|e| e.to_string())?);
+            }
+            let roots = if certs.is_empty() {
+                system_roots().map_or(RootCerts::WebPki, |c| RootCerts::Specific(Arc::new(c)))
+            } else {
+                certs.extend(system_roots().unwrap_or_default());
+                RootCerts::Specific(Arc::new(certs))
+            };
+            let tls = TlsConfig::builder()
+                .root_certs(roots)
+                .disable_verification(self.insecure)
+                .build();
+            Ok(agent(tls, &self.user_agent))
+        });
+        built.as_ref().map_err(Error::usage)
+    }
+
+    fn detail(&self, text: impl std::fmt::Display) {
+        if let Some(r) = &self.reporter {
+            r.detail(text);
+        }
+    }
+
+    /// Sends one request, retrying transient failures until `deadline`.
+    ///
+    /// `what` names the target in messages (`127.0.0.1:5000`); `url` may
+    /// carry no credentials (they travel in `headers`).
+    pub fn send(
+        &self,
+        method: Method,
+        url: &str,
+        headers: &[(&str, String)],
+        form: Option<&str>,
+        deadline: Instant,
+    ) -> std::result::Result<Response, Failure> {
+        // Shared with the sleeper, which backon wants 'static.
+        let retry_after: Rc<Cell<Option<Duration>>> = Rc::new(Cell::new(None));
+        let asked = Rc::clone(&retry_after);
+        let attempts = Cell::new(0u32);
+        let started = Instant::now();
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(Duration::from_millis(100))
+            .with_max_delay(Duration::from_secs(5))
+            .with_factor(2.0)
+            .with_jitter()
+            .with_max_times(8);
+        let result = (|| {
+            attempts.set(attempts.get() + 1);
+            self.send_once(method, url, headers, form, deadline)
+        })
+        .retry(backoff)
+        .sleep(move |d: Duration| {
+            let wait = d.max(asked.take().unwrap_or_default());
+            std::thread::sleep(wait.min(deadline.saturating_duration_since(Instant::now())));
+        })
+        .when(|f: &Failure| {
+            let left = deadline.saturating_duration_since(Instant::now());
+            f.transient && left > f.retry_after.unwrap_or_default() + Duration::from_millis(20)
+        })
+        .notify(|f: &Failure, d: Duration| {
+            retry_after.set(f.retry_after);
+            let wait = d.max(f.retry_after.unwrap_or_default());
+            if let Some(r) = &self.reporter {
+                r.progress(format_args!(
+                    "{}; retrying in {}",
+                    f.message,
+                    crate::duration::format(wait)
+                ));
+            }
+        })
+        .call();
+        result.map_err(|mut f| {
+            let n = attempts.get();
+            if n > 1 {
+                f.message = format!(
+                    "{} (after {n} attempts in {})",
+                    f.message,
+                    crate::duration::format(started.elapsed())
+                );
+            }
+            f
+        })
+    }
+
+    fn send_once(
+        &self,
+        method: Method,
+        url: &str,
+        headers: &[(&str, String)],
+        form: Option<&str>,
+        deadline: Instant,
+    ) -> std::result::Result<Response, Failure> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(Failure::fatal("deadline exceeded"));
+        }
+        let agent = if url.starts_with("https://") {
+            self.tls_agent()
+                .map_err(|e| Failure::fatal(e.to_string()))?
+        } else {
+            &self.plain
+        };
+        let started = Instant::now();
+        let result = match method {
+            Method::Head | Method::Get | Method::Delete => {
+                let mut req = match method {
+                    Method::Head => agent.head(url),
+                    Method::Delete => agent.delete(url),
+                    _ => agent.get(url),
+                };
+                for (k, v) in headers {
+                    req = req.header(*k, v.as_str());
+                }
+                req.config().timeout_global(Some(left)).build().call()
+            }
+            Method::PostForm => {
+                let mut req = agent
+                    .post(url)
+                    .header("Content-Type", "application/x-www-form-urlencoded");
+                for (k, v) in headers {
+                    req = req.header(*k, v.as_str());
+                }
+                req.config()
+                    .timeout_global(Some(left))
+                    .build()
+                    .send(form.unwrap_or(""))
+            }
+        };
+        let mut resp = match result {
+            Ok(resp) => resp,
+            Err(e) => {
+                let f = classify(&e);
+                self.detail(format_args!("{} {} → {}", method.as_str(), url, f.message));
+                return Err(f);
+            }
+        };
+        // Counted once an HTTP answer came back (a failed TLS probe is not one).
+        self.requests.set(self.requests.get() + 1);
+        let status = resp.status().as_u16();
+        let headers: Vec<(String, String)> = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_ascii_lowercase(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let body = if method == Method::Head {
+            Vec::new()
+        } else {
+            match resp.body_mut().with_config().limit(MAX_BODY).read_to_vec() {
+                Ok(body) => body,
+                Err(e) => {
+                    let mut f = classify(&e);
+                    f.message = format!("reading the response body: {}", f.message);
+                    if matches!(e, ureq::Error::BodyExceedsLimit(_)) {
+                        f.transient = false;
+                    }
+                    self.detail(format_args!(
+                        "{} {} → {status}, {}",
+                        method.as_str(),
+                        url,
+                        f.message
+                    ));
+                    return Err(f);
+                }
+            }
+        };
+        self.detail(format_args!(
+            "{} {} → {status} ({})",
+            method.as_str(),
+            url,
+            crate::duration::format(started.elapsed())
+        ));
+        if matches!(status, 429 | 502 | 503 | 504) {
+            let retry_after = headers
+                .iter()
+                .find(|(k, _)| k == "retry-after")
+                .and_then(|(_, v)| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            return Err(Failure {
+                message: format!("{} answered {status}", host_of(url)),
+                transient: true,
+                retry_after,
+                not_tls: false,
+            });
+        }
+        Ok(Response {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+fn agent(tls: TlsConfig, user_agent: &str) -> Agent {
+    Agent::config_builder()
+        .http_status_as_error(false)
+        .tls_config(tls)
+        .user_agent(user_agent)
+        .max_redirects(5)
+        .build()
+        .new_agent()
+}
+
+/// `scheme://host[:port]` of a URL, for messages.
+pub fn host_of(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    rest.split('/').next().unwrap_or(rest)
+}
+
+fn classify(e: &ureq::Error) -> Failure {
+    use std::io::ErrorKind as K;
+    match e {
+        ureq::Error::Timeout(t) => Failure::transient(format!("timed out ({t})")),
+        ureq::Error::Io(io)
+            if io
+                .get_ref()
+                .and_then(|e| e.downcast_ref::<rustls::Error>())
+                .is_some() =>
+        {
+            match io.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()) {
+                Some(rustls::Error::InvalidMessage(m)) => Failure {
+                    not_tls: true,
+                    ..Failure::fatal(format!(
+                        "TLS handshake failed: the server does not speak TLS ({m:?})"
+                    ))
+                },
+                Some(r) => Failure::fatal(format!("TLS: {r}")),
+                None => Failure::fatal(io.to_string()),
+            }
+        }
+        ureq::Error::Io(io) => {
+            let transient = matches!(
+                io.kind(),
+                K::ConnectionRefused
+                    | K::ConnectionReset
+                    | K::ConnectionAborted
+                    | K::UnexpectedEof
+                    | K::BrokenPipe
+                    | K::TimedOut
+                    | K::Interrupted
+            );
+            let msg = match io.kind() {
+                K::ConnectionRefused => "connection refused".to_owned(),
+                K::ConnectionReset => "connection reset".to_owned(),
+                K::UnexpectedEof => "connection closed before the response was complete".to_owned(),
+                _ => io.to_string(),
+            };
+            Failure {
+                transient,
+                ..Failure::fatal(msg)
+            }
+        }
+        ureq::Error::ConnectionFailed => Failure::transient("connection failed"),
+        ureq::Error::HostNotFound => Failure::fatal("host not found (DNS)"),
+        ureq::Error::Protocol(p) => Failure::transient(format!("HTTP protocol error: {p}")),
+        ureq::Error::Rustls(rustls::Error::InvalidMessage(m)) => Failure {
+            not_tls: true,
+            ..Failure::fatal(format!(
+                "TLS handshake failed: the server does not speak TLS ({m:?})"
+            ))
+        },
+        ureq::Error::Rustls(r) => Failure::fatal(format!("TLS: {r}")),
+        ureq::Error::Tls(t) => Failure::fatal(format!("TLS: {t}")),
+        other => Failure::fatal(other.to_string()),
+    }
+}
+
+fn load_pem(path: &Path) -> Result<Vec<Certificate<'static>>> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| Error::usage(format!("reading --cacert {}: {e}", path.display())))?;
+    let certs: Vec<Certificate<'static>> = ureq::tls::parse_pem(&bytes)
+        .filter_map(|item| match item {
+            Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+            _ => None,
+        })
+        .collect();
+    if certs.is_empty() {
+        return Err(Error::usage(format!(
+            "--cacert {}: no PEM certificate in the file",
+            path.display()
+        )));
+    }
+    Ok(certs)
+}
+
+fn system_roots() -> Option<Vec<Certificate<'static>>> {
+    let found = rustls_native_certs::load_native_certs();
+    let certs: Vec<Certificate<'static>> = found
+        .certs
+        .into_iter()
+        .map(|c| Certificate::from_der(c.as_ref()).to_owned())
+        .collect();
+    (!certs.is_empty()).then_some(certs)
+}

@@ -1,0 +1,444 @@
+//! `image-digest fingerprint`: a content fingerprint of a build context.
+//!
+//! The fingerprint must be the same on a laptop and in CI, so it depends only
+//! on what a build can see: for every included entry, its name (relative to
+//! `--root`, `/`-separated), its kind, and for a file its sha256 and whether
+//! it is executable, for a symlink its target. Mtimes, owners, permissions
+//! other than the exec bit, and the order the file system lists entries in
+//! do not count: entries are sorted by name bytes before they are folded.
+//!
+//! The walk only collects names (memory grows with the number of entries,
+//! not their size); files are then hashed by a pool of threads, each
+//! streaming its files through one reusable buffer.
+//!
+//! The stream hashed for the fingerprint is, after the line
+//! `deploykit-fingerprint-v1\0`, one record per entry:
+//! `f\0<x|->\0<sha256 hex>\0<name>\0`, `l\0<target>\0<name>\0` or
+//! `d\0<name>\0`.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use deploykit::exit::{Error, Exit, Result};
+use deploykit::imageref::hex;
+use deploykit::output::Reporter;
+use serde::Serialize;
+use sha2::{Digest as _, Sha256};
+
+use crate::cli::FingerprintArgs;
+use crate::dockerignore::{self, Matcher};
+
+/// The kind of an entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// A regular file.
+    File {
+        /// Any exec bit set.
+        executable: bool,
+        /// Size in bytes.
+        size: u64,
+    },
+    /// A symbolic link (not followed).
+    Symlink {
+        /// Its target, as stored.
+        target: String,
+    },
+    /// A directory (so empty directories count).
+    Dir,
+}
+
+/// One entry of the context.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The name relative to the root, `/`-separated, as raw bytes.
+    pub name: Vec<u8>,
+    /// The path to read it from.
+    pub path: PathBuf,
+    /// What it is.
+    pub kind: Kind,
+    target_bytes: Vec<u8>,
+}
+
+/// An entry with its content hash, for `--list` and `--json`.
+#[derive(Debug, Serialize)]
+pub struct Listed {
+    /// The name relative to the root.
+    pub name: String,
+    /// What it is.
+    #[serde(flatten)]
+    pub kind: Kind,
+    /// The file's sha256 (files only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+}
+
+/// The result.
+#[derive(Debug, Serialize)]
+pub struct Fingerprint {
+    /// `sha256:<hex>`.
+    pub fingerprint: String,
+    /// The first `--short` hex digits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub short: Option<String>,
+    /// Regular files included.
+    pub files: usize,
+    /// Their total size.
+    pub bytes: u64,
+    /// The directory names are relative to.
+    pub root: String,
+    /// The `.dockerignore` honoured, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ignore_file: Option<String>,
+    /// Every entry (with `--list`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entries: Option<Vec<Listed>>,
+}
+
+/// What to fingerprint.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Names are relative to this directory (absolute, canonical).
+    pub root: PathBuf,
+    /// The paths (absolute, canonical), all under `root`.
+    pub paths: Vec<PathBuf>,
+    /// The context root whose `.dockerignore` applies, and its matcher.
+    pub ignore: Option<(PathBuf, PathBuf, Matcher)>,
+}
+
+fn canonical(path: &Path) -> Result<PathBuf> {
+    std::fs::canonicalize(path).map_err(|e| Error::usage(format!("{}: {e}", path.display())))
+}
+
+/// Works out the root, the paths and the `.dockerignore` from the flags.
+pub fn plan(args: &FingerprintArgs) -> Result<Plan> {
+    let root = match &args.root {
+        Some(r) => canonical(r)?,
+        None => canonical(Path::new("."))?,
+    };
+    let mut paths = Vec::new();
+    for p in &args.paths {
+        let c = canonical(p)?;
+        if !c.starts_with(&root) {
+            return Err(Error::usage(format!(
+                "{} is outside the root {} (set --root to a directory containing every PATH)",
+                p.display(),
+                root.display()
+            )));
+        }
+        paths.push(c);
+    }
+    let context = match paths.as_slice() {
+        [single] if single.is_dir() && args.root.is_none() => single.clone(),
+        _ => root.clone(),
+    };
+    let ignore = if args.no_ignore {
+        None
+    } else {
+        let file = context.join(".dockerignore");
+        match std::fs::read(&file) {
+            Ok(bytes) => {
+                let text = String::from_utf8_lossy(&bytes);
+                let matcher = Matcher::new(&dockerignore::read_patterns(&text))
+                    .map_err(|e| Error::usage(format!("{}: {e}", file.display())))?;
+                Some((context, file, matcher))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(Error::usage(format!("reading {}: {e}", file.display()))),
+        }
+    };
+    Ok(Plan {
+        root,
+        paths,
+        ignore,
+    })
+}
+
+fn rel_bytes(path: &Path, base: &Path) -> Option<Vec<u8>> {
+    path.strip_prefix(base)
+        .ok()
+        .map(|r| r.as_os_str().as_bytes().to_vec())
+}
+
+/// Walks the paths and returns the included entries, sorted by name.
+pub fn collect(plan: &Plan, out: &Reporter) -> Result<Vec<Entry>> {
+    let mut entries: BTreeMap<Vec<u8>, Entry> = BTreeMap::new();
+    for start in &plan.paths {
+        let walker = walkdir::WalkDir::new(start).follow_links(false).into_iter();
+        let mut it = walker;
+        while let Some(item) = it.next() {
+            let item =
+                item.map_err(|e| Error::usage(format!("walking {}: {e}", start.display())))?;
+            let path = item.path();
+            if let Some((context, _, matcher)) = &plan.ignore {
+                if let Some(rel) = path
+                    .strip_prefix(context)
+                    .ok()
+                    .filter(|r| !r.as_os_str().is_empty())
+                {
+                    let rel = rel.to_string_lossy();
+                    if matcher.matches_or_parent_matches(&rel) {
+                        if item.file_type().is_dir() && !matcher.has_exclusions() {
+                            it.skip_current_dir();
+                        }
+                        continue;
+                    }
+                }
+            }
+            let Some(name) = rel_bytes(path, &plan.root) else {
+                continue;
+            };
+            if name.is_empty() {
+                continue; // the root itself
+            }
+            let ft = item.file_type();
+            let (kind, target_bytes) = if ft.is_symlink() {
+                let target = std::fs::read_link(path)
+                    .map_err(|e| Error::usage(format!("{}: {e}", path.display())))?;
+                (
+                    Kind::Symlink {
+                        target: target.to_string_lossy().into_owned(),
+                    },
+                    target.as_os_str().as_bytes().to_vec(),
+                )
+            } else if ft.is_dir() {
+                (Kind::Dir, Vec::new())
+            } else if ft.is_file() {
+                let meta = item
+                    .metadata()
+                    .map_err(|e| Error::usage(format!("{}: {e}", path.display())))?;
+                (
+                    Kind::File {
+                        executable: meta.permissions().mode() & 0o111 != 0,
+                        size: meta.len(),
+                    },
+                    Vec::new(),
+                )
+            } else {
+                out.warn(format_args!(
+                    "skipping {} (not a file, directory or symlink)",
+                    path.display()
+                ));
+                continue;
+            };
+            entries.insert(
+                name.clone(),
+                Entry {
+                    name,
+                    path: path.to_owned(),
+                    kind,
+                    target_bytes,
+                },
+            );
+        }
+    }
+    Ok(entries.into_values().collect())
+}
+
+/// Hashes every file of `entries` on `jobs` threads; the result is indexed
+/// like `entries` (`None` for non-files).
+pub fn hash_files(entries: &[Entry], jobs: usize) -> Result<Vec<Option<[u8; 32]>>> {
+    let slots: Vec<OnceLock<std::result::Result<[u8; 32], String>>> =
+        entries.iter().map(|_| OnceLock::new()).collect();
+    let next = AtomicUsize::new(0);
+    let files: Vec<usize> = entries
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| matches!(e.kind, Kind::File { .. }))
+        .map(|(i, _)| i)
+        .collect();
+    std::thread::scope(|s| {
+        for _ in 0..jobs.max(1) {
+            s.spawn(|| {
+                let mut buf = vec![0u8; 256 * 1024];
+                loop {
+                    let k = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&i) = files.get(k) else { break };
+                    let _ = slots[i].set(hash_file(&entries[i].path, &mut buf));
+                }
+            });
+        }
+    });
+    let mut out = Vec::with_capacity(entries.len());
+    for slot in slots {
+        match slot.into_inner() {
+            None => out.push(None),
+            Some(Ok(h)) => out.push(Some(h)),
+            Some(Err(e)) => return Err(Error::usage(e)),
+        }
+    }
+    Ok(out)
+}
+
+fn hash_file(path: &Path, buf: &mut [u8]) -> std::result::Result<[u8; 32], String> {
+    let mut f = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut h = Sha256::new();
+    loop {
+        match f.read(buf) {
+            Ok(0) => break,
+            Ok(n) => h.update(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(format!("{}: {e}", path.display())),
+        }
+    }
+    Ok(h.finalize().into())
+}
+
+/// Folds the sorted entries and their hashes into the fingerprint.
+pub fn fold(entries: &[Entry], hashes: &[Option<[u8; 32]>]) -> String {
+    let mut h = Sha256::new();
+    h.update(b"deploykit-fingerprint-v1\0");
+    for (e, hash) in entries.iter().zip(hashes) {
+        match &e.kind {
+            Kind::File { executable, .. } => {
+                h.update(b"f\0");
+                h.update(if *executable { b"x\0" } else { b"-\0" });
+                h.update(hex(&hash.unwrap_or_default()).as_bytes());
+                h.update(b"\0");
+            }
+            Kind::Symlink { .. } => {
+                h.update(b"l\0");
+                h.update(&e.target_bytes);
+                h.update(b"\0");
+            }
+            Kind::Dir => h.update(b"d\0"),
+        }
+        h.update(&e.name);
+        h.update(b"\0");
+    }
+    format!("sha256:{}", hex(&h.finalize()))
+}
+
+/// Runs `fingerprint`.
+pub fn run(args: &FingerprintArgs, out: &Reporter) -> Result<Exit> {
+    let plan = plan(args)?;
+    if let Some((_, file, m)) = &plan.ignore {
+        out.detail(format_args!(
+            "honouring {} ({} patterns)",
+            file.display(),
+            m.patterns().len()
+        ));
+    }
+    let entries = collect(&plan, out)?;
+    let jobs = args.jobs.map_or_else(
+        || std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+        usize::from,
+    );
+    let hashes = hash_files(&entries, jobs)?;
+    let fingerprint = fold(&entries, &hashes);
+    let short = args
+        .short
+        .map(|n| fingerprint["sha256:".len()..][..usize::from(n)].to_owned());
+    let (mut files, mut bytes) = (0, 0);
+    for e in &entries {
+        if let Kind::File { size, .. } = e.kind {
+            files += 1;
+            bytes += size;
+        }
+    }
+    out.detail(format_args!(
+        "{files} files, {bytes} bytes, {} entries, {jobs} threads",
+        entries.len()
+    ));
+    let listed: Option<Vec<Listed>> = args.list.then(|| {
+        entries
+            .iter()
+            .zip(&hashes)
+            .map(|(e, h)| Listed {
+                name: String::from_utf8_lossy(&e.name).into_owned(),
+                kind: e.kind.clone(),
+                sha256: h.map(|h| hex(&h)),
+            })
+            .collect()
+    });
+    if out.json() {
+        out.json_document(&Fingerprint {
+            fingerprint,
+            short,
+            files,
+            bytes,
+            root: plan.root.display().to_string(),
+            ignore_file: plan
+                .ignore
+                .as_ref()
+                .map(|(_, f, _)| f.display().to_string()),
+            entries: listed,
+        })?;
+        return Ok(Exit::Success);
+    }
+    if let Some(listed) = &listed {
+        for l in listed {
+            match &l.kind {
+                Kind::File { executable, .. } => out.line(format_args!(
+                    "{} {} {}",
+                    l.sha256.as_deref().unwrap_or(""),
+                    if *executable { 'x' } else { '-' },
+                    l.name
+                ))?,
+                Kind::Symlink { target } => {
+                    out.line(format_args!("{:<64} l {} -> {target}", "symlink", l.name))?;
+                }
+                Kind::Dir => {}
+            }
+        }
+    }
+    out.line(short.as_deref().unwrap_or(&fingerprint))?;
+    Ok(Exit::Success)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(name: &str, kind: Kind) -> Entry {
+        let target_bytes = match &kind {
+            Kind::Symlink { target } => target.as_bytes().to_vec(),
+            _ => Vec::new(),
+        };
+        Entry {
+            name: name.as_bytes().to_vec(),
+            path: PathBuf::from(name),
+            kind,
+            target_bytes,
+        }
+    }
+
+    #[test]
+    fn fold_depends_on_names_kinds_exec_bits_and_targets() {
+        let file = |x| Kind::File {
+            executable: x,
+            size: 1,
+        };
+        let base = vec![entry("a", file(false)), entry("b", Kind::Dir)];
+        let h = vec![Some([1; 32]), None];
+        let fp = fold(&base, &h);
+        assert_eq!(fp, fold(&base, &h));
+        assert_ne!(
+            fp,
+            fold(&[entry("a", file(true)), entry("b", Kind::Dir)], &h)
+        );
+        assert_ne!(
+            fp,
+            fold(&[entry("A", file(false)), entry("b", Kind::Dir)], &h)
+        );
+        assert_ne!(fp, fold(&base, &[Some([2; 32]), None]));
+        assert_ne!(fp, fold(&base[..1], &h[..1]));
+        let l1 = [entry("l", Kind::Symlink { target: "x".into() })];
+        let l2 = [entry("l", Kind::Symlink { target: "y".into() })];
+        assert_ne!(fold(&l1, &[None]), fold(&l2, &[None]));
+        // name/content boundaries cannot be shifted
+        assert_ne!(
+            fold(&[entry("ab", Kind::Dir)], &[None]),
+            fold(
+                &[entry("a", Kind::Dir), entry("b", Kind::Dir)],
+                &[None, None]
+            )
+        );
+    }
+}

@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    deploykit::exit::run_main("image-digest", image_digest::main)
+}

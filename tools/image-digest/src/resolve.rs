@@ -1,0 +1,203 @@
+//! `image-digest resolve`: tags to digests through the registry API.
+//!
+//! References are all parsed before any request, so a typo fails with exit 2
+//! before the network is touched. Each reference then gets its own budget;
+//! results are printed as they come, and the exit status is the most serious
+//! of the failures.
+
+use std::collections::BTreeSet;
+use std::io::Read;
+
+use deploykit::exit::{Error, Exit, Result};
+use deploykit::imageref::{self, Reference};
+use deploykit::output::Reporter;
+use deploykit::registry::credentials::{Credential, CredentialStore, Found};
+use deploykit::registry::{Client, ClientOptions, Descriptor, Platform};
+use deploykit::secret::Secret;
+use serde::Serialize;
+
+use crate::cli::{RegistryArgs, ResolveArgs};
+use crate::exit_rank;
+
+/// One resolved reference, as `--json` shows it.
+#[derive(Debug, Serialize)]
+pub struct Resolved {
+    /// The reference as given.
+    pub input: String,
+    /// `registry/repo@sha256:…` of what was resolved (the platform's manifest with --platform).
+    pub reference: String,
+    /// `registry/repo`.
+    pub repository: String,
+    /// The tag asked for, if any.
+    pub tag: Option<String>,
+    /// The top-level manifest (the index for a multi-platform tag).
+    #[serde(flatten)]
+    pub descriptor: Descriptor,
+    /// With --platform: the selected manifest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<PlatformManifest>,
+}
+
+/// The manifest selected for a platform.
+#[derive(Debug, Serialize)]
+pub struct PlatformManifest {
+    /// `os/arch[/variant]` asked for.
+    pub platform: String,
+    /// Its descriptor.
+    #[serde(flatten)]
+    pub descriptor: Descriptor,
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    results: &'a [Resolved],
+    errors: &'a [ErrorEntry],
+}
+
+#[derive(Serialize)]
+struct ErrorEntry {
+    input: String,
+    exit: u8,
+    error: String,
+}
+
+/// Builds the shared client's options from the registry flags and the
+/// environment; reads the password from stdin when asked.
+pub fn client_options(args: &RegistryArgs, domains: &BTreeSet<String>) -> Result<ClientOptions> {
+    let mut credentials = CredentialStore::from_env();
+    if let Some(username) = &args.username {
+        let mut pw = String::new();
+        std::io::stdin()
+            .read_to_string(&mut pw)
+            .map_err(|e| Error::usage(format!("reading the password from stdin: {e}")))?;
+        let pw = pw.trim_end_matches(['\n', '\r']);
+        if pw.is_empty() {
+            return Err(Error::usage("--password-stdin: stdin was empty"));
+        }
+        credentials.explicit = Some(Found {
+            credential: Credential::Basic {
+                username: username.clone(),
+                password: Secret::new(pw),
+            },
+            source: "--username/--password-stdin".into(),
+        });
+    } else if let Some(token) = std::env::var("REGISTRY_TOKEN")
+        .ok()
+        .filter(|t| !t.is_empty())
+    {
+        credentials.explicit = Some(Found {
+            credential: Credential::Bearer(Secret::new(token)),
+            source: "REGISTRY_TOKEN".into(),
+        });
+    }
+    if credentials.explicit.is_some() && domains.len() > 1 {
+        return Err(Error::usage(format!(
+            "explicit credentials would be sent to {} registries ({}); resolve one registry per call",
+            domains.len(),
+            domains.iter().cloned().collect::<Vec<_>>().join(", ")
+        )));
+    }
+    Ok(ClientOptions {
+        timeout: args.timeout,
+        cacert: args.cacert.clone(),
+        insecure: args.insecure,
+        plain_http: args.plain_http,
+        credentials,
+    })
+}
+
+/// Runs `resolve`.
+pub fn run(args: &ResolveArgs, out: &Reporter) -> Result<Exit> {
+    let mut refs: Vec<(String, Reference)> = Vec::new();
+    for input in &args.references {
+        let r = imageref::parse_docker_ref(input)
+            .map_err(|e| Error::usage(format!("invalid image reference {input:?}: {e}")))?;
+        refs.push((input.clone(), r));
+    }
+    let platform = args
+        .platform
+        .as_deref()
+        .map(Platform::parse)
+        .transpose()
+        .map_err(Error::usage)?;
+    let domains: BTreeSet<String> = refs.iter().map(|(_, r)| r.domain().to_owned()).collect();
+    let client = Client::new(client_options(&args.registry, &domains)?, Some(out.clone()))?;
+
+    let mut results = Vec::new();
+    let mut errors = Vec::new();
+    let mut worst = Exit::Success;
+    let single = refs.len() == 1;
+    for (input, reference) in &refs {
+        match resolve_one(&client, input, reference, platform.as_ref()) {
+            Ok(resolved) => {
+                if !out.json() {
+                    if args.digest_only {
+                        let digest = resolved
+                            .platform
+                            .as_ref()
+                            .map_or(&resolved.descriptor.digest, |p| &p.descriptor.digest);
+                        out.line(digest)?;
+                    } else {
+                        out.line(&resolved.reference)?;
+                    }
+                }
+                results.push(resolved);
+            }
+            Err(err) => {
+                if single && !out.json() {
+                    return Err(err);
+                }
+                if exit_rank(err.status()) > exit_rank(worst) {
+                    worst = err.status();
+                }
+                eprintln!("image-digest: {err}");
+                errors.push(ErrorEntry {
+                    input: input.clone(),
+                    exit: err.status().code(),
+                    error: err.to_string(),
+                });
+            }
+        }
+    }
+    out.detail(format_args!("{} HTTP request(s)", client.requests()));
+    if out.json() {
+        out.json_document(&Report {
+            results: &results,
+            errors: &errors,
+        })?;
+    }
+    Ok(worst)
+}
+
+fn resolve_one(
+    client: &Client,
+    input: &str,
+    reference: &Reference,
+    platform: Option<&Platform>,
+) -> Result<Resolved> {
+    let repository = reference.name();
+    let (descriptor, platform) = match platform {
+        None => (client.resolve(reference)?, None),
+        Some(p) => {
+            let (top, child) = client.resolve_platform(reference, p)?;
+            (
+                top,
+                Some(PlatformManifest {
+                    platform: p.to_string(),
+                    descriptor: child,
+                }),
+            )
+        }
+    };
+    let pinned = platform
+        .as_ref()
+        .map_or(&descriptor.digest, |p| &p.descriptor.digest);
+    Ok(Resolved {
+        input: input.to_owned(),
+        reference: format!("{repository}@{pinned}"),
+        repository,
+        tag: reference.tag().map(str::to_owned),
+        descriptor,
+        platform,
+    })
+}
