@@ -3,6 +3,7 @@
 #![no_main]
 
 use arbitrary::Arbitrary;
+use deploykit::Secret;
 use deploykit::dsn::Dsn;
 use libfuzzer_sys::fuzz_target;
 
@@ -57,6 +58,8 @@ fuzz_target!(|input: Input<'_>| {
     }
     match Dsn::parse(&text) {
         Ok(dsn) => {
+            // Every rendering must be the same whatever the password is:
+            // then nothing of it can be in there.
             let renderings = |d: &Dsn| {
                 [
                     d.to_string(),
@@ -64,12 +67,9 @@ fuzz_target!(|input: Input<'_>| {
                     format!("{:?}", d.targets()),
                 ]
             };
-            let bare = dsn.without_password();
-            for (shown, without) in renderings(&dsn).iter().zip(renderings(&bare)) {
-                // What the rendering says without any password is its own.
-                if !without.contains(pw) {
-                    assert!(!shown.contains(pw), "{text:?} displayed as {shown:?}");
-                }
+            if dsn.password().is_some() {
+                let other = dsn.with_password(Secret::new("x".repeat(pw.len())));
+                assert_eq!(renderings(&dsn), renderings(&other), "{text:?}");
             }
         }
         Err(e) => {

@@ -374,6 +374,14 @@ impl Dsn {
         dsn
     }
 
+    /// A copy with another password, everything else kept.
+    #[must_use]
+    pub fn with_password(&self, password: Secret) -> Self {
+        let mut dsn = self.clone();
+        dsn.password = Some(password);
+        dsn
+    }
+
     /// A copy without the password (and `sslpassword`).
     #[must_use]
     pub fn without_password(&self) -> Self {
