@@ -49,13 +49,13 @@ complete -c prune-images -n "__fish_prune_images_using_subcommand registry" -l k
 complete -c prune-images -n "__fish_prune_images_using_subcommand registry" -l protect -d 'Never remove this image (`repo:tag`, `repo@sha256:…`, or an id); repeatable' -r
 complete -c prune-images -n "__fish_prune_images_using_subcommand registry" -l protect-file -d 'Never remove the images a file names: compose file, Kustomize file, or a list (one reference per line; `-` for stdin); repeatable' -r -F
 complete -c prune-images -n "__fish_prune_images_using_subcommand registry" -l keep-tag -d 'Keep every tag matching this regular expression (e.g. `^prod-`); repeatable' -r
-complete -c prune-images -n "__fish_prune_images_using_subcommand registry" -l timeout -d 'Deadline of each registry operation, retries included' -r
-complete -c prune-images -n "__fish_prune_images_using_subcommand registry" -l cacert -d 'Trust this CA (PEM) in addition to the system roots' -r -F
-complete -c prune-images -n "__fish_prune_images_using_subcommand registry" -s u -l username -d 'Registry user (the password comes from stdin with --password-stdin)' -r
+complete -c prune-images -n "__fish_prune_images_using_subcommand registry" -l timeout -d 'Budget of each registry operation (a resolve, a manifest, a blob), retries included (e.g. 10s, 2m)' -r
+complete -c prune-images -n "__fish_prune_images_using_subcommand registry" -l cacert -d 'Also trust the CAs in this PEM file' -r -F
+complete -c prune-images -n "__fish_prune_images_using_subcommand registry" -s u -l username -d 'User name for the registry (the password comes from --password-stdin)' -r
 complete -c prune-images -n "__fish_prune_images_using_subcommand registry" -l apply -d 'Remove; without it the plan is printed and nothing changes'
-complete -c prune-images -n "__fish_prune_images_using_subcommand registry" -l insecure -d 'Skip TLS verification and allow plain HTTP'
-complete -c prune-images -n "__fish_prune_images_using_subcommand registry" -l plain-http -d 'Talk plain HTTP to the registry'
-complete -c prune-images -n "__fish_prune_images_using_subcommand registry" -l password-stdin -d 'Read the registry password or token from stdin'
+complete -c prune-images -n "__fish_prune_images_using_subcommand registry" -l insecure -d 'Do not verify TLS certificates, and allow plain HTTP, for any registry'
+complete -c prune-images -n "__fish_prune_images_using_subcommand registry" -l plain-http -d 'Talk plain HTTP to the registry (loopback registries fall back to it by themselves)'
+complete -c prune-images -n "__fish_prune_images_using_subcommand registry" -l password-stdin -d 'Read the password (or access token) from stdin'
 complete -c prune-images -n "__fish_prune_images_using_subcommand registry" -l json -d 'Print the result as one JSON document on stdout instead of text'
 complete -c prune-images -n "__fish_prune_images_using_subcommand registry" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c prune-images -n "__fish_prune_images_using_subcommand registry" -s v -l verbose -d 'Print more detail on stderr'

@@ -2,6 +2,7 @@
 # a leaf certificate for localhost/127.0.0.1) and SCRAM authentication.
 # Source this file; call pg_start DIR, then use $PG_PORT, $PG_CA, $PG_SUPERPW.
 # pg_stop is registered on EXIT by pg_start.
+# shellcheck shell=bash disable=SC2034  # PG_* are set for the scripts that source this
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 

@@ -10,7 +10,7 @@ use std::ffi::OsStr;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::Mutex;
+use std::sync::OnceLock;
 
 /// Secret values tests plant in DSNs, env files and tokens. None of them may
 /// ever appear in any output of any tool.
@@ -32,26 +32,23 @@ fn target_dir() -> PathBuf {
         .map_or_else(|| workspace_root().join("target"), PathBuf::from)
 }
 
-/// The path of a tool's binary, built (once per test process and tool) if
-/// needed.
+/// The path of a tool's binary, built (once per test process) if needed.
 ///
 /// `cargo test --workspace` builds every binary before running tests; this
 /// also covers `cargo test -p deploykit-tests`, which does not, and makes
-/// sure a test never runs a stale binary.
+/// sure a test never runs a stale binary. The whole workspace is built, not
+/// one package: features are unified across the workspace, so a one-package
+/// build would compile the shared crate differently and rebuild every time.
 pub fn bin(name: &str) -> PathBuf {
-    static BUILT: Mutex<Vec<String>> = Mutex::new(Vec::new());
-    let mut built = BUILT
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if !built.iter().any(|b| b == name) {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
         let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .args(["build", "--quiet", "--bin", name, "-p", name])
+            .args(["build", "--quiet", "--workspace", "--bins"])
             .current_dir(workspace_root())
             .status()
             .expect("running cargo build");
-        assert!(status.success(), "cargo build -p {name} failed");
-        built.push(name.to_owned());
-    }
+        assert!(status.success(), "cargo build --workspace --bins failed");
+    });
     let path = target_dir().join("debug").join(name);
     assert!(path.exists(), "no binary at {}", path.display());
     path

@@ -37,6 +37,7 @@ pub const DOC: ToolDoc = ToolDoc {
             Exit::Success,
             "the plan was printed, or applied (images skipped because they became in use are reported, not fatal)",
         ),
+        (Exit::No, "registry: the repository does not exist"),
         (
             Exit::Usage,
             "bad flag, unreadable or unparseable --protect-file, invalid reference, pattern or size",
@@ -47,7 +48,7 @@ pub const DOC: ToolDoc = ToolDoc {
         ),
         (
             Exit::Denied,
-            "the engine socket or the registry refused access; registry: the credentials cannot delete (nothing was deleted)",
+            "the engine socket or the registry refused access; registry: the credentials cannot delete, or the registry does not allow deletes (checked before anything is deleted)",
         ),
     ],
 };
@@ -73,6 +74,17 @@ pub const DOC: ToolDoc = ToolDoc {
 /// (multi-platform image) is kept or deleted as a whole, and a platform
 /// manifest of a kept index is never deleted.
 ///
+/// An image's time is its config's `created` (the registry keeps no push
+/// time); an index's is its `org.opencontainers.image.created` annotation
+/// when it has one, else the newest `created` of its platform images. An
+/// image without a readable time counts as the oldest (with a warning).
+/// With --apply the credentials are checked first (a delete of a digest that
+/// cannot exist): a token without the `delete` action, or a registry with
+/// deletes disabled (405), ends the run with exit 4 before anything is
+/// deleted. Just before deleting, the tags are read again and only what both
+/// readings would delete is deleted, so a tag pushed or moved meanwhile keeps
+/// its manifest. Tag lists are followed across `Link` pages.
+///
 /// A registry frees no disk when a manifest is deleted: the blobs (layers and
 /// configs) stay until the registry's own garbage collection runs (for
 /// distribution: `registry garbage-collect CONFIG` with the registry stopped
@@ -87,6 +99,16 @@ pub const DOC: ToolDoc = ToolDoc {
 /// `not_needed`, `not_attempted`), `out_of_scope`, `reclaim_estimate`,
 /// and after --apply `reclaimed` and `skipped_in_use`. Sizes count layers
 /// shared between images once per image, so the bytes are an estimate.
+///
+/// `registry` prints one row per manifest: the action (keep, delete; after
+/// --apply: deleted, gone, failed, pending), its first tag, its digest, age
+/// and reason. With --json: `repository`, `applied`, `manifests` (each with
+/// `digest`, `tags`, `created` (Unix seconds or null), `index`, `action`
+/// (`keep` with `reasons`: `keep_tag`, `protected`, `newest` with `rank`,
+/// `child_of_kept_index`; or `delete` with `why`: `outside_keep`,
+/// `child_of_deleted_index`), and after --apply `outcome.result`: `deleted`,
+/// `gone`, `spared`, `failed`, `not_attempted`), `delete_count`, and after
+/// --apply `deleted`.
 #[derive(Debug, Parser)]
 #[command(name = "prune-images", version, after_help = DOC.after_help())]
 pub struct Cli {
@@ -102,7 +124,7 @@ pub enum Command {
     /// Prune the images of the container engine on this host
     Local(LocalArgs),
     /// Prune the manifests of one repository in an OCI registry
-    Registry(RegistryArgs),
+    Registry(RegistryPruneArgs),
 }
 
 /// The policy flags both subcommands share.
@@ -154,7 +176,7 @@ pub struct LocalArgs {
 
 /// `prune-images registry`.
 #[derive(Debug, Args)]
-pub struct RegistryArgs {
+pub struct RegistryPruneArgs {
     /// The repository, `registry/name` (no tag)
     #[arg(value_name = "REPO")]
     pub repository: String,
@@ -166,27 +188,7 @@ pub struct RegistryArgs {
     #[arg(long, value_name = "REGEX")]
     pub keep_tag: Vec<String>,
 
-    /// Deadline of each registry operation, retries included
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = deploykit::duration::parse)]
-    pub timeout: Duration,
-
-    /// Trust this CA (PEM) in addition to the system roots
-    #[arg(long, value_name = "FILE")]
-    pub cacert: Option<PathBuf>,
-
-    /// Skip TLS verification and allow plain HTTP
-    #[arg(long)]
-    pub insecure: bool,
-
-    /// Talk plain HTTP to the registry
-    #[arg(long)]
-    pub plain_http: bool,
-
-    /// Registry user (the password comes from stdin with --password-stdin)
-    #[arg(long, short = 'u', value_name = "USER", requires = "password_stdin")]
-    pub username: Option<String>,
-
-    /// Read the registry password or token from stdin
-    #[arg(long, requires = "username")]
-    pub password_stdin: bool,
+    /// How to reach the registry: the flags every registry tool shares
+    #[command(flatten)]
+    pub registry: deploykit::registry::args::RegistryArgs,
 }

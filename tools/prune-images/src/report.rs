@@ -15,6 +15,8 @@ use serde::Serialize;
 
 use crate::local::apply::{Applied, Outcome};
 use crate::local::plan::{Decision, Entry, Plan, Remove};
+use crate::registry::Outcome as RegistryOutcome;
+use crate::registry::plan as registry_plan;
 use crate::size;
 
 #[derive(Serialize)]
@@ -195,6 +197,179 @@ pub fn local(
             }
             s
         }
+    };
+    out.line(summary)
+}
+
+#[derive(Serialize)]
+struct RegistryDoc<'a> {
+    repository: &'a str,
+    applied: bool,
+    manifests: Vec<RegistryManifest<'a>>,
+    delete_count: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deleted: Option<usize>,
+}
+
+#[derive(Serialize)]
+struct RegistryManifest<'a> {
+    digest: &'a str,
+    tags: &'a [String],
+    created: Option<i64>,
+    index: bool,
+    action: &'static str,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    reasons: &'a [registry_plan::Keep],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    why: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outcome: Option<&'a RegistryOutcome>,
+}
+
+fn short_digest(digest: &str) -> &str {
+    digest.get(..19).unwrap_or(digest)
+}
+
+fn describe_keep(k: &registry_plan::Keep) -> String {
+    match k {
+        registry_plan::Keep::KeepTag { tag } => format!("tag {tag} matches --keep-tag"),
+        registry_plan::Keep::Protected { source } => format!("protected by {source}"),
+        registry_plan::Keep::Newest { rank } => format!("newest #{rank}"),
+        registry_plan::Keep::ChildOfKeptIndex { index } => {
+            format!("platform manifest of kept index {}", short_digest(index))
+        }
+    }
+}
+
+fn delete_why(m: &registry_plan::Manifest) -> &'static str {
+    if m.tags.is_empty() {
+        "child_of_deleted_index"
+    } else {
+        "outside_keep"
+    }
+}
+
+/// Prints a registry plan, with the outcomes after `--apply` (`Some` even
+/// when nothing was to be deleted).
+pub fn registry(
+    out: &Reporter,
+    repository: &str,
+    plan: &registry_plan::Plan,
+    outcomes: Option<&[(String, RegistryOutcome)]>,
+    now: i64,
+) -> Result<()> {
+    let by_digest: HashMap<&str, &RegistryOutcome> = outcomes
+        .unwrap_or_default()
+        .iter()
+        .map(|(d, o)| (d.as_str(), o))
+        .collect();
+    let deleted = by_digest
+        .values()
+        .filter(|o| matches!(o, RegistryOutcome::Deleted))
+        .count();
+    let delete_count = plan.deletes().count();
+    if out.json() {
+        let doc = RegistryDoc {
+            repository,
+            applied: outcomes.is_some(),
+            manifests: plan
+                .manifests
+                .iter()
+                .map(|m| RegistryManifest {
+                    digest: &m.digest,
+                    tags: &m.tags,
+                    created: m.created,
+                    index: m.index,
+                    action: if m.keep.is_empty() { "delete" } else { "keep" },
+                    reasons: &m.keep,
+                    why: m.keep.is_empty().then(|| delete_why(m)),
+                    outcome: by_digest.get(m.digest.as_str()).copied(),
+                })
+                .collect(),
+            delete_count,
+            deleted: outcomes.map(|_| deleted),
+        };
+        return out.json_document(&doc);
+    }
+    let mut rows: Vec<[String; 5]> = vec![[
+        "ACTION".into(),
+        "TAG".into(),
+        "DIGEST".into(),
+        "AGE".into(),
+        "REASON".into(),
+    ]];
+    for m in &plan.manifests {
+        let (action, reason) = if let Some(first) = m.keep.first() {
+            ("keep", describe_keep(first))
+        } else {
+            let why = match delete_why(m) {
+                "child_of_deleted_index" => "platform manifest of a deleted index".to_owned(),
+                _ => "outside --keep, no --keep-tag, not protected".to_owned(),
+            };
+            match (outcomes, by_digest.get(m.digest.as_str())) {
+                (None, _) => ("delete", why),
+                (Some(_), Some(RegistryOutcome::Deleted)) => ("deleted", why),
+                (Some(_), Some(RegistryOutcome::Gone)) => {
+                    ("gone", "already deleted by someone else".to_owned())
+                }
+                (Some(_), Some(RegistryOutcome::Spared)) => (
+                    "keep",
+                    "a tag pushed or moved during the run needs it".to_owned(),
+                ),
+                (Some(_), Some(RegistryOutcome::Failed { message })) => ("failed", message.clone()),
+                (Some(_), Some(RegistryOutcome::NotAttempted) | None) => {
+                    ("pending", format!("{why}; not attempted (the run stopped)"))
+                }
+            }
+        };
+        let mut tag = m
+            .tags
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "<untagged>".to_owned());
+        if m.tags.len() > 1 {
+            let _ = write!(tag, " (+{})", m.tags.len() - 1);
+        }
+        if m.index {
+            tag.push_str(" [index]");
+        }
+        rows.push([
+            action.to_owned(),
+            tag,
+            short_digest(&m.digest).to_owned(),
+            m.created.map_or_else(|| "?".to_owned(), |c| age(now, c)),
+            reason,
+        ]);
+    }
+    if plan.manifests.is_empty() {
+        out.line(format_args!("no tags in {repository}"))?;
+    } else {
+        let mut widths = [0usize; 4];
+        for r in &rows {
+            for (w, cell) in widths.iter_mut().zip(r.iter()) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+        for r in &rows {
+            let mut line = String::new();
+            for (i, cell) in r.iter().enumerate() {
+                if i < 4 {
+                    let _ = write!(line, "{cell:<w$}  ", w = widths[i]);
+                } else {
+                    line.push_str(cell);
+                }
+            }
+            out.line(line.trim_end())?;
+        }
+    }
+    let summary = if outcomes.is_some() {
+        format!(
+            "deleted {deleted} of {delete_count} manifest(s) from {repository}; the registry frees their blobs only when its garbage collection runs"
+        )
+    } else {
+        format!(
+            "plan: delete {delete_count} manifest(s) from {repository}; nothing deleted without --apply"
+        )
     };
     out.line(summary)
 }

@@ -23,6 +23,7 @@
 //! [`Exit::No`](crate::exit::Exit::No), a refusal [`Exit::Denied`], an
 //! unreachable or misbehaving registry [`Exit::Remote`].
 
+pub mod admin;
 pub mod args;
 pub mod challenge;
 pub mod credentials;

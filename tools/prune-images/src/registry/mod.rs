@@ -1,23 +1,54 @@
 //! `prune-images registry REPO`: the manifests of one repository.
 //!
-//! The facts (every tag, its manifest digest and media type, the config's
-//! `created` time, an index's children) are gathered through the shared
-//! registry client; [`plan::plan`] decides; deletes go by digest.
+//! The facts (every tag, its manifest digest, the image's `created` time, an
+//! index's children) are read through the shared registry client
+//! ([`facts`]); [`plan::plan`] decides; deletes go by digest.
 //!
-//! Status: the policy is complete and unit-tested, but the shared client
-//! (`deploykit::registry`) cannot yet list tags (with `Link` pagination) nor
-//! delete a manifest with a `delete`-scoped token, so this subcommand stops
-//! with an explanation instead of half-working.
+//! With `--apply`, before anything else, the client checks that the
+//! credentials may delete (a delete of a digest that cannot exist), so a
+//! pull-only token stops the run with exit 4 having deleted nothing. Just
+//! before deleting, the tags are read again and the plan recomputed; only
+//! what both plans delete is deleted, so a tag pushed or moved during the
+//! run (a rollback re-tagging an old build) keeps its manifest.
 
+pub mod created;
+pub mod facts;
 pub mod plan;
 
-use deploykit::exit::{Error, Exit, Result};
-use deploykit::output::Reporter;
+use std::collections::{BTreeSet, HashSet};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::cli::RegistryArgs;
+use deploykit::exit::{Error, Exit, Result};
+use deploykit::imageref::Digest;
+use deploykit::output::Reporter;
+use deploykit::registry::Client;
+use deploykit::registry::admin::Deleted;
+use serde::Serialize;
+
+use crate::cli::RegistryPruneArgs;
+use crate::report;
+
+/// What happened to a manifest the plan deletes, after `--apply`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum Outcome {
+    /// The registry deleted it.
+    Deleted,
+    /// It was already gone (someone else deleted it).
+    Gone,
+    /// Kept after all: a tag pushed or moved during the run needs it.
+    Spared,
+    /// The delete failed; the run stopped here.
+    Failed {
+        /// Why.
+        message: String,
+    },
+    /// The run stopped before it.
+    NotAttempted,
+}
 
 /// Runs `prune-images registry`.
-pub fn run(args: &RegistryArgs, _out: &Reporter) -> Result<Exit> {
+pub fn run(args: &RegistryPruneArgs, out: &Reporter) -> Result<Exit> {
     let repo = deploykit::imageref::parse_normalized(&args.repository)
         .map_err(|e| Error::usage(format!("REPO {:?}: {e}", args.repository)))?;
     if repo.tag().is_some() || repo.digest().is_some() {
@@ -26,12 +57,93 @@ pub fn run(args: &RegistryArgs, _out: &Reporter) -> Result<Exit> {
             args.repository
         )));
     }
+    let mut keep_tags = Vec::new();
     for re in &args.keep_tag {
-        regex::Regex::new(re).map_err(|e| Error::usage(format!("--keep-tag {re:?}: {e}")))?;
+        keep_tags.push(
+            regex::Regex::new(re).map_err(|e| Error::usage(format!("--keep-tag {re:?}: {e}")))?,
+        );
     }
-    crate::local::protect_set(&args.policy.protect, &args.policy.protect_file)?;
-    Err(Error::remote(format!(
-        "{}: registry pruning is not available in this build: the shared registry client cannot list tags or delete manifests yet",
-        repo.name()
-    )))
+    if args.registry.password_stdin
+        && args
+            .policy
+            .protect_file
+            .iter()
+            .any(|p| p == std::path::Path::new("-"))
+    {
+        return Err(Error::usage(
+            "--password-stdin and --protect-file - both want stdin; give the protect file by path",
+        ));
+    }
+    let protect = crate::local::protect_set(&args.policy.protect, &args.policy.protect_file)?;
+    let domains: BTreeSet<String> = [repo.domain().to_owned()].into();
+    let client = Client::new(args.registry.client_options(&domains)?, Some(out.clone()))?;
+    let name = repo.name();
+    if args.policy.apply {
+        client
+            .check_delete_permission(&repo)
+            .map_err(|e| e.context(format!("{name}: nothing deleted")))?;
+    }
+    let options = plan::Options {
+        keep: args.policy.keep,
+        keep_tags,
+    };
+    let mut gatherer = facts::Gatherer::new(&client, &repo, out);
+    let tags = gatherer.gather()?;
+    let planned = plan::plan(&name, &tags, &protect, &options);
+    out.detail(format_args!(
+        "{} tag(s) on {} manifest(s); {} to delete ({} requests)",
+        tags.len(),
+        planned.manifests.len(),
+        planned.deletes().count(),
+        client.requests()
+    ));
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    if !args.policy.apply || planned.deletes().next().is_none() {
+        let applied = args.policy.apply.then(Vec::new);
+        report::registry(out, &name, &planned, applied.as_deref(), now)?;
+        return Ok(Exit::Success);
+    }
+    // The repository may have changed while it was read: decide again and
+    // delete only what both plans delete.
+    let again = gatherer.gather()?;
+    let replanned = plan::plan(&name, &again, &protect, &options);
+    let still: HashSet<&str> = replanned.deletes().map(|m| m.digest.as_str()).collect();
+    let mut outcomes: Vec<(String, Outcome)> = Vec::new();
+    let mut error = None;
+    for m in planned.deletes() {
+        let outcome = if error.is_some() {
+            Outcome::NotAttempted
+        } else if !still.contains(m.digest.as_str()) {
+            out.warn(format_args!(
+                "{}: not deleted: a tag pushed or moved during the run needs it",
+                m.digest
+            ));
+            Outcome::Spared
+        } else {
+            let digest = Digest::parse(&m.digest)
+                .map_err(|e| Error::remote(format!("{}: {e}", m.digest)))?;
+            match client.delete_manifest(&repo, &digest) {
+                Ok(Deleted::Deleted) => {
+                    out.detail(format_args!("deleted {}", m.digest));
+                    Outcome::Deleted
+                }
+                Ok(Deleted::NotFound) => Outcome::Gone,
+                Err(e) => {
+                    let outcome = Outcome::Failed {
+                        message: e.to_string(),
+                    };
+                    error = Some(e);
+                    outcome
+                }
+            }
+        };
+        outcomes.push((m.digest.clone(), outcome));
+    }
+    report::registry(out, &name, &planned, Some(&outcomes), now)?;
+    match error {
+        Some(e) => Err(e),
+        None => Ok(Exit::Success),
+    }
 }

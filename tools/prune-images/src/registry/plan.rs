@@ -12,6 +12,9 @@
 //!   pointing at the platform manifest itself) still needs them; a platform
 //!   manifest of a kept index is never deleted, whatever tags say.
 //!
+//! A platform manifest named by digest in a protect reference stays even
+//! when its index goes (a host may run it by that digest).
+//!
 //! Deletes are ordered indexes first, then their children, then the rest, so
 //! an interrupted run never leaves an index pointing at a deleted child.
 
@@ -197,12 +200,21 @@ pub fn plan(repository: &str, tags: &[TagFacts], protect: &ProtectSet, options: 
             if !seen.insert(c.clone()) {
                 continue;
             }
+            let mut reasons = child_keep.get(c).cloned().unwrap_or_default();
+            // A platform manifest deployed by digest stays on its own.
+            if let Some(p) =
+                protect.protects(c, &[], std::slice::from_ref(c), &[repository.to_owned()])
+            {
+                reasons.push(Keep::Protected {
+                    source: p.source.clone(),
+                });
+            }
             manifests.push(Manifest {
                 digest: c.clone(),
                 tags: Vec::new(),
                 created: None,
                 index: false,
-                keep: child_keep.get(c).cloned().unwrap_or_default(),
+                keep: reasons,
             });
         }
     }
@@ -322,6 +334,20 @@ mod tests {
         }
         let amd = p.manifests.iter().find(|m| m.digest == d(21)).unwrap();
         assert!(matches!(amd.keep[0], Keep::ChildOfKeptIndex { .. }));
+    }
+
+    #[test]
+    fn a_platform_manifest_protected_by_digest_outlives_its_deleted_index() {
+        let mut old = t("v1", 10, 10);
+        old.children = vec![d(11), d(12)];
+        let mut protect = ProtectSet::default();
+        protect
+            .add_ref(&format!("r/app@{}", d(12)), "compose.yml:3")
+            .unwrap();
+        let p = plan("r/app", &[old, t("v2", 20, 20)], &protect, &opts(1, &[]));
+        assert_eq!(deleted(&p), vec![d(10), d(11)]);
+        let child = p.manifests.iter().find(|m| m.digest == d(12)).unwrap();
+        assert!(matches!(child.keep[0], Keep::Protected { .. }));
     }
 
     #[test]
