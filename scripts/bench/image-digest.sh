@@ -19,7 +19,7 @@ for p in docker-registry skopeo hyperfine htpasswd openssl sha256sum; do
   command -v "$p" >/dev/null || { echo "bench: $p missing (scripts/setup)" >&2; exit 1; }
 done
 cargo build --release --quiet -p image-digest
-BIN=$PWD/target/release/image-digest
+BIN=${CARGO_TARGET_DIR:-$PWD/target}/release/image-digest
 W=$(mktemp -d /tmp/dk-bench-image-digest.XXXXXX)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$W"; }

@@ -32,7 +32,7 @@ for tool in docker-registry skopeo hyperfine python3 sha256sum gzip; do
   command -v "$tool" >/dev/null || { echo "tag-image.sh: $tool is required (scripts/setup)" >&2; exit 2; }
 done
 cargo build --release --quiet -p tag-image
-bin="$PWD/target/release/tag-image"
+bin="${CARGO_TARGET_DIR:-$PWD/target}/release/tag-image"
 
 work=$(mktemp -d)
 pids=()
@@ -133,7 +133,8 @@ sk_promote="skopeo --insecure-policy copy --quiet --src-tls-verify=false --dest-
 engine=""
 if command -v docker >/dev/null && timeout 5 docker info >/dev/null 2>&1; then
   engine=yes
-  dk_retag="docker pull -q $src >/dev/null && docker tag $src $reg/ci/app:d-$fresh && docker push -q $reg/ci/app:d-$fresh >/dev/null"
+  # One fresh name for the tag and the push: each $fresh expands anew.
+  dk_retag="t=$fresh; docker pull -q $src >/dev/null && docker tag $src $reg/ci/app:d-\$t && docker push -q $reg/ci/app:d-\$t >/dev/null"
 fi
 
 bytes_of() {
