@@ -34,7 +34,7 @@ complete -c image-digest -n "__fish_image_digest_needs_command" -f -a "from-log"
 complete -c image-digest -n "__fish_image_digest_needs_command" -f -a "fingerprint" -d 'Content fingerprint of a build context or of several paths together'
 complete -c image-digest -n "__fish_image_digest_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c image-digest -n "__fish_image_digest_using_subcommand resolve" -l platform -d 'For an index, resolve the manifest of this platform (`os/arch[/variant]`)' -r
-complete -c image-digest -n "__fish_image_digest_using_subcommand resolve" -l timeout -d 'Budget for each reference, retries included (e.g. 10s, 2m)' -r
+complete -c image-digest -n "__fish_image_digest_using_subcommand resolve" -l timeout -d 'Budget of each registry operation (a resolve, a manifest, a blob), retries included (e.g. 10s, 2m)' -r
 complete -c image-digest -n "__fish_image_digest_using_subcommand resolve" -l cacert -d 'Also trust the CAs in this PEM file' -r -F
 complete -c image-digest -n "__fish_image_digest_using_subcommand resolve" -s u -l username -d 'User name for the registry (the password comes from --password-stdin)' -r
 complete -c image-digest -n "__fish_image_digest_using_subcommand resolve" -l digest-only -d 'Print the bare digest instead of `repo@digest`'

@@ -1,6 +1,6 @@
-complete -c provision-db -l root-url -d 'Admin DSN: a superuser, or a role with CREATEROLE and CREATEDB' -r
-complete -c provision-db -l url -d 'Runtime DSN of the app role: names the role, its password and the database' -r
-complete -c provision-db -l service-url -d 'Runtime DSN of the service role (migrations, workers): same server and database' -r
+complete -c provision-db -l root-url -d 'Admin DSN, used only for provisioning: a superuser, or a role with CREATEROLE and CREATEDB' -r
+complete -c provision-db -l url -d 'Runtime DSN of the app role' -r
+complete -c provision-db -l service-url -d 'Runtime DSN of the service role (migrations, workers)' -r
 complete -c provision-db -l env-file -d 'Read variables from a dotenv file (`-` for stdin); flags still win' -r -F
 complete -c provision-db -l owner -d 'Who owns the database and creates its objects' -r -f -a "root\t'The admin role of DATABASE_ROOT_URL'
 service\t'The service role of DATABASE_SERVICE_URL (migrations run with it)'"

@@ -24,7 +24,7 @@ function __fish_validate_dsns_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c validate-dsns -n "__fish_validate_dsns_needs_command" -l root-url -d 'Admin DSN, used only for provisioning' -r
+complete -c validate-dsns -n "__fish_validate_dsns_needs_command" -l root-url -d 'Admin DSN, used only for provisioning: a superuser, or a role with CREATEROLE and CREATEDB' -r
 complete -c validate-dsns -n "__fish_validate_dsns_needs_command" -l url -d 'Runtime DSN of the app role' -r
 complete -c validate-dsns -n "__fish_validate_dsns_needs_command" -l service-url -d 'Runtime DSN of the service role (migrations, workers)' -r
 complete -c validate-dsns -n "__fish_validate_dsns_needs_command" -l env-file -d 'Read variables from a dotenv file (`-` for stdin); flags still win' -r -F

@@ -1,12 +1,12 @@
 //! The command line of `image-digest`.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use deploykit::docs::{Example, ToolDoc};
 use deploykit::exit::Exit;
 use deploykit::output::OutputArgs;
+use deploykit::registry::args::RegistryArgs;
 
 /// Examples and exit statuses, shared by `--help` and the man page.
 pub const DOC: ToolDoc = ToolDoc {
@@ -119,34 +119,6 @@ pub enum Command {
     /// Docker's semantics. Prints `sha256:…`; --json prints {fingerprint,
     /// short?, files, bytes, root, ignore_file?, entries? (with --list)}.
     Fingerprint(FingerprintArgs),
-}
-
-/// How to reach a registry: the same flags as every registry tool.
-#[derive(Debug, Args, Clone)]
-pub struct RegistryArgs {
-    /// Budget for each reference, retries included (e.g. 10s, 2m)
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = deploykit::duration::parse)]
-    pub timeout: Duration,
-
-    /// Also trust the CAs in this PEM file
-    #[arg(long, value_name = "FILE")]
-    pub cacert: Option<PathBuf>,
-
-    /// Do not verify TLS certificates, and allow plain HTTP, for any registry
-    #[arg(long)]
-    pub insecure: bool,
-
-    /// Talk plain HTTP to the registry (loopback registries fall back to it by themselves)
-    #[arg(long)]
-    pub plain_http: bool,
-
-    /// User name for the registry (the password comes from --password-stdin)
-    #[arg(long, short = 'u', value_name = "USER", requires = "password_stdin")]
-    pub username: Option<String>,
-
-    /// Read the password (or access token) from stdin
-    #[arg(long, requires = "username")]
-    pub password_stdin: bool,
 }
 
 /// `image-digest resolve`.

@@ -6,17 +6,14 @@
 //! of the failures.
 
 use std::collections::BTreeSet;
-use std::io::Read;
 
 use deploykit::exit::{Error, Exit, Result};
 use deploykit::imageref::{self, Reference};
 use deploykit::output::Reporter;
-use deploykit::registry::credentials::{Credential, CredentialStore, Found};
-use deploykit::registry::{Client, ClientOptions, Descriptor, Platform};
-use deploykit::secret::Secret;
+use deploykit::registry::{Client, Descriptor, Platform};
 use serde::Serialize;
 
-use crate::cli::{RegistryArgs, ResolveArgs};
+use crate::cli::ResolveArgs;
 use crate::exit_rank;
 
 /// One resolved reference, as `--json` shows it.
@@ -61,51 +58,6 @@ struct ErrorEntry {
     error: String,
 }
 
-/// Builds the shared client's options from the registry flags and the
-/// environment; reads the password from stdin when asked.
-pub fn client_options(args: &RegistryArgs, domains: &BTreeSet<String>) -> Result<ClientOptions> {
-    let mut credentials = CredentialStore::from_env();
-    if let Some(username) = &args.username {
-        let mut pw = String::new();
-        std::io::stdin()
-            .read_to_string(&mut pw)
-            .map_err(|e| Error::usage(format!("reading the password from stdin: {e}")))?;
-        let pw = pw.trim_end_matches(['\n', '\r']);
-        if pw.is_empty() {
-            return Err(Error::usage("--password-stdin: stdin was empty"));
-        }
-        credentials.explicit = Some(Found {
-            credential: Credential::Basic {
-                username: username.clone(),
-                password: Secret::new(pw),
-            },
-            source: "--username/--password-stdin".into(),
-        });
-    } else if let Some(token) = std::env::var("REGISTRY_TOKEN")
-        .ok()
-        .filter(|t| !t.is_empty())
-    {
-        credentials.explicit = Some(Found {
-            credential: Credential::Bearer(Secret::new(token)),
-            source: "REGISTRY_TOKEN".into(),
-        });
-    }
-    if credentials.explicit.is_some() && domains.len() > 1 {
-        return Err(Error::usage(format!(
-            "explicit credentials would be sent to {} registries ({}); resolve one registry per call",
-            domains.len(),
-            domains.iter().cloned().collect::<Vec<_>>().join(", ")
-        )));
-    }
-    Ok(ClientOptions {
-        timeout: args.timeout,
-        cacert: args.cacert.clone(),
-        insecure: args.insecure,
-        plain_http: args.plain_http,
-        credentials,
-    })
-}
-
 /// Runs `resolve`.
 pub fn run(args: &ResolveArgs, out: &Reporter) -> Result<Exit> {
     let mut refs: Vec<(String, Reference)> = Vec::new();
@@ -121,7 +73,7 @@ pub fn run(args: &ResolveArgs, out: &Reporter) -> Result<Exit> {
         .transpose()
         .map_err(Error::usage)?;
     let domains: BTreeSet<String> = refs.iter().map(|(_, r)| r.domain().to_owned()).collect();
-    let client = Client::new(client_options(&args.registry, &domains)?, Some(out.clone()))?;
+    let client = Client::new(args.registry.client_options(&domains)?, Some(out.clone()))?;
 
     let mut results = Vec::new();
     let mut errors = Vec::new();

@@ -1,10 +1,10 @@
 //! The command line of `provision-db`.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
 use deploykit::docs::{Example, ToolDoc};
+use deploykit::dsn::sources::DsnArgs;
 use deploykit::exit::Exit;
 use deploykit::output::OutputArgs;
 
@@ -100,31 +100,8 @@ pub const DOC: ToolDoc = ToolDoc {
 #[derive(Debug, Parser)]
 #[command(name = "provision-db", version, after_help = DOC.after_help())]
 pub struct Cli {
-    /// Admin DSN: a superuser, or a role with CREATEROLE and CREATEDB
-    #[arg(
-        long,
-        value_name = "DSN",
-        env = "DATABASE_ROOT_URL",
-        hide_env_values = true
-    )]
-    pub root_url: Option<String>,
-
-    /// Runtime DSN of the app role: names the role, its password and the database
-    #[arg(long, value_name = "DSN", env = "DATABASE_URL", hide_env_values = true)]
-    pub url: Option<String>,
-
-    /// Runtime DSN of the service role (migrations, workers): same server and database
-    #[arg(
-        long,
-        value_name = "DSN",
-        env = "DATABASE_SERVICE_URL",
-        hide_env_values = true
-    )]
-    pub service_url: Option<String>,
-
-    /// Read variables from a dotenv file (`-` for stdin); flags still win
-    #[arg(long, value_name = "FILE")]
-    pub env_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub dsns: DsnArgs,
 
     /// Print the statements that would run (passwords as ***); change nothing
     #[arg(long, conflicts_with = "check")]

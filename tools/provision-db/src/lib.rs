@@ -19,9 +19,9 @@ pub mod scram;
 
 use std::collections::BTreeMap;
 
-use clap::parser::ValueSource;
 use deploykit::dsn::Dsn;
 use deploykit::dsn::connect::connect;
+use deploykit::dsn::sources::FromFlags;
 use deploykit::exit::{Error, Exit, Result};
 use deploykit::output::Reporter;
 use deploykit::sql::quote_ident;
@@ -44,23 +44,7 @@ pub fn main() -> Result<Exit> {
     let matches = command().get_matches();
     let cli =
         <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    let from_flag = |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine);
-    let flags = Flags {
-        root_url: from_flag("root_url"),
-        url: from_flag("url"),
-        service_url: from_flag("service_url"),
-        env: from_flag("env"),
-    };
-    run(&cli, flags)
-}
-
-/// Which values were given as flags (and so win over `--env-file`).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Flags {
-    pub root_url: bool,
-    pub url: bool,
-    pub service_url: bool,
-    pub env: bool,
+    run(&cli, FromFlags::of(&matches))
 }
 
 /// The variables, merged from flags, `--env-file` and the environment.
@@ -72,25 +56,8 @@ struct Gathered {
 
 /// A flag wins, then `--env-file`, then the process environment (which
 /// clap has already merged into the flag's value).
-fn gather(cli: &Cli, flags: Flags) -> Result<Gathered> {
-    let file = match &cli.env_file {
-        Some(path) => Some(deploykit::envfile::read(path)?),
-        None => None,
-    };
-    let mut values = BTreeMap::new();
-    for (name, from_flag, value) in [
-        ("DATABASE_ROOT_URL", flags.root_url, &cli.root_url),
-        ("DATABASE_URL", flags.url, &cli.url),
-        ("DATABASE_SERVICE_URL", flags.service_url, &cli.service_url),
-    ] {
-        let chosen = match &file {
-            Some(file) if !from_flag => file.get(name).cloned(),
-            _ => value.clone(),
-        };
-        if let Some(v) = chosen.filter(|v| !v.is_empty()) {
-            values.insert(name, v);
-        }
-    }
+fn gather(cli: &Cli, flags: FromFlags) -> Result<Gathered> {
+    let deploykit::dsn::sources::Gathered { values, file } = cli.dsns.gather(flags)?;
     let app_env = match (&file, flags.env) {
         (Some(file), false) => file.get("APP_ENV").cloned().or_else(|| cli.env.clone()),
         _ => cli.env.clone(),
@@ -107,7 +74,7 @@ fn gather(cli: &Cli, flags: Flags) -> Result<Gathered> {
 }
 
 /// Runs the tool on parsed arguments.
-pub fn run(cli: &Cli, flags: Flags) -> Result<Exit> {
+pub fn run(cli: &Cli, flags: FromFlags) -> Result<Exit> {
     let out = Reporter::new("provision-db", &cli.output);
     let gathered = gather(cli, flags)?;
     let options = Options {

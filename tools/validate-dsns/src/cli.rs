@@ -1,10 +1,10 @@
 //! The command line of `validate-dsns`.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use deploykit::docs::{Example, ToolDoc};
+use deploykit::dsn::sources::DsnArgs;
 use deploykit::exit::Exit;
 use deploykit::output::OutputArgs;
 
@@ -100,31 +100,8 @@ pub struct ExplainArgs {
 /// The checks' inputs and switches.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Admin DSN, used only for provisioning
-    #[arg(
-        long,
-        value_name = "DSN",
-        env = "DATABASE_ROOT_URL",
-        hide_env_values = true
-    )]
-    pub root_url: Option<String>,
-
-    /// Runtime DSN of the app role
-    #[arg(long, value_name = "DSN", env = "DATABASE_URL", hide_env_values = true)]
-    pub url: Option<String>,
-
-    /// Runtime DSN of the service role (migrations, workers)
-    #[arg(
-        long,
-        value_name = "DSN",
-        env = "DATABASE_SERVICE_URL",
-        hide_env_values = true
-    )]
-    pub service_url: Option<String>,
-
-    /// Read variables from a dotenv file (`-` for stdin); flags still win
-    #[arg(long, value_name = "FILE")]
-    pub env_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub dsns: DsnArgs,
 
     /// Check a runtime container's environment: both runtime DSNs required,
     /// the admin DSN and legacy database variables must be absent

@@ -12,7 +12,7 @@ pub mod rules;
 
 use std::collections::BTreeMap;
 
-use clap::parser::ValueSource;
+use deploykit::dsn::sources::FromFlags;
 use deploykit::exit::{Exit, Result};
 use deploykit::output::Reporter;
 use serde::Serialize;
@@ -31,27 +31,11 @@ pub fn main() -> Result<Exit> {
     let matches = command().get_matches();
     let cli =
         <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    let from_flag = |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine);
-    let flags = Flags {
-        root_url: from_flag("root_url"),
-        url: from_flag("url"),
-        service_url: from_flag("service_url"),
-        env: from_flag("env"),
-    };
-    run(&cli, flags)
-}
-
-/// Which values were given as flags (and so win over `--env-file`).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Flags {
-    pub root_url: bool,
-    pub url: bool,
-    pub service_url: bool,
-    pub env: bool,
+    run(&cli, FromFlags::of(&matches))
 }
 
 /// Runs the tool on parsed arguments.
-pub fn run(cli: &Cli, flags: Flags) -> Result<Exit> {
+pub fn run(cli: &Cli, flags: FromFlags) -> Result<Exit> {
     let out = Reporter::new("validate-dsns", &cli.output);
     match &cli.command {
         Some(Command::Explain(args)) => explain::run(&args.dsn, &out),
@@ -87,7 +71,7 @@ struct Report<'a> {
     findings: &'a [Finding],
 }
 
-fn check(args: &CheckArgs, flags: Flags, out: &Reporter) -> Result<Exit> {
+fn check(args: &CheckArgs, flags: FromFlags, out: &Reporter) -> Result<Exit> {
     let inputs = gather(args, flags)?;
     let (mut findings, parsed) = rules::check(&inputs);
     if args.connect {
@@ -161,28 +145,13 @@ fn exit_rank(exit: Exit) -> u8 {
 
 /// Collects the three DSNs: a flag wins, then `--env-file`, then the
 /// process environment (which clap has already merged into the flag).
-fn gather(args: &CheckArgs, flags: Flags) -> Result<Inputs> {
-    let file = match &args.env_file {
-        Some(path) => Some(deploykit::envfile::read(path)?),
-        None => None,
-    };
-    let mut values = BTreeMap::new();
-    for (var, from_flag, value) in [
-        (Var::Root, flags.root_url, &args.root_url),
-        (Var::App, flags.url, &args.url),
-        (Var::Service, flags.service_url, &args.service_url),
-    ] {
-        let chosen = if from_flag {
-            value.clone()
-        } else if let Some(file) = &file {
-            file.get(var.name()).cloned()
-        } else {
-            value.clone()
-        };
-        if let Some(v) = chosen.filter(|v| !v.is_empty()) {
-            values.insert(var, v);
-        }
-    }
+fn gather(args: &CheckArgs, flags: FromFlags) -> Result<Inputs> {
+    let gathered = args.dsns.gather(flags)?;
+    let values: BTreeMap<Var, String> = Var::ALL
+        .into_iter()
+        .filter_map(|var| gathered.values.get(var.name()).map(|v| (var, v.clone())))
+        .collect();
+    let file = gathered.file;
     let app_env = match (&file, flags.env) {
         (Some(file), false) => file.get("APP_ENV").cloned(),
         _ => args.env.clone(),

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use deploykit::dsn::{ConnectionKind, Dsn, SslMode, Target};
+use deploykit::dsn::{ConnectionKind, Dsn, SslMode, Target, sources};
 
 use crate::findings::{Class, Finding};
 
@@ -25,9 +25,9 @@ impl Var {
     /// The environment variable's name.
     pub fn name(self) -> &'static str {
         match self {
-            Var::Root => "DATABASE_ROOT_URL",
-            Var::App => "DATABASE_URL",
-            Var::Service => "DATABASE_SERVICE_URL",
+            Var::Root => sources::ROOT_URL,
+            Var::App => sources::URL,
+            Var::Service => sources::SERVICE_URL,
         }
     }
 

@@ -14,6 +14,7 @@
 pub mod connect;
 pub mod keywords;
 pub mod parse;
+pub mod sources;
 
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
