@@ -15,14 +15,13 @@
 //! The engines are required: without them every test using this harness
 //! panics with the install command (`scripts/setup` installs them).
 
+use crate::util::{require, sha256_hex};
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-use sha2::{Digest as _, Sha256};
 
 /// The engine behind a [`TestEngine`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,29 +35,6 @@ pub enum Kind {
 impl Kind {
     /// Both engines, for tests that run against each.
     pub const ALL: [Kind; 2] = [Kind::Dockerd, Kind::Podman];
-}
-
-fn require(program: &str, package: &str) {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {program}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        found,
-        "{program} is required for this test: run scripts/setup (apt-get install -y {package}); \
-         the tests never skip a missing real component"
-    );
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .fold(String::new(), |mut s, b| {
-            use std::fmt::Write as _;
-            let _ = write!(s, "{b:02x}");
-            s
-        })
 }
 
 /// Unix seconds `n` days ago.

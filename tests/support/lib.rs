@@ -6,5 +6,6 @@ pub mod engine;
 pub mod pg;
 pub mod registry;
 pub mod tools;
+pub mod util;
 
 pub use bins::{PLANTED, Run, Tool};

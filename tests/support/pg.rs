@@ -15,10 +15,10 @@
 //! The PostgreSQL binaries are required: without them every test using this
 //! harness panics with the install command, in CI and out of it alike.
 
+pub use crate::util::free_port;
 use std::fmt::Write as _;
 use std::fs;
 use std::io::Read as _;
-use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -34,15 +34,6 @@ pub const SUPERUSER: &str = "postgres";
 
 /// The password the template is made with; each cluster replaces it.
 const TEMPLATE_PASSWORD: &str = "template-only";
-
-/// A free TCP port on 127.0.0.1 (bound, read, released: a race with other
-/// processes is possible, and [`TestPg`] retries on it).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("binding 127.0.0.1:0 to find a free port")
-        .port()
-}
 
 /// Options of a test cluster; [`TestPgBuilder::start`] starts it.
 #[derive(Debug, Clone)]

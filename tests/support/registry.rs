@@ -12,6 +12,8 @@
 //! The registry and skopeo are required: without them every test using this
 //! harness panics with the install command (`scripts/setup` installs them).
 
+pub use crate::util::free_port;
+use crate::util::{require, sha256_hex};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::fs;
@@ -26,41 +28,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use sha2::{Digest as _, Sha256};
 
 /// The `service` the token-auth registry and its issuer agree on.
 pub const TOKEN_SERVICE: &str = "deploykit-test-registry";
 const TOKEN_ISSUER: &str = "deploykit-test-issuer";
-
-fn require(program: &str, package: &str) {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {program}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        found,
-        "{program} is required for this test: run scripts/setup (apt-get install -y {package}); \
-         the tests never skip a missing real component"
-    );
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::with_capacity(64);
-    for b in Sha256::digest(bytes) {
-        let _ = write!(out, "{b:02x}");
-    }
-    out
-}
-
-/// A free TCP port on 127.0.0.1.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("binding 127.0.0.1:0")
-        .port()
-}
 
 /// How the token issuer judges requests.
 #[derive(Debug, Clone)]
