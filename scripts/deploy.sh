@@ -3,8 +3,10 @@
 # failed deploy never takes the site down: the reference must be pinned by
 # digest, the runtime environment must pass validate-dsns --runtime, and the
 # new version must pass its probes (alive, ready, and answering /version with
-# the expected commit) or the previous one is put back and waited for. Only
-# then are old images pruned, keeping the rollback window.
+# the expected commit) as a candidate on other ports, beside the running
+# version, before it replaces it; if it fails after the swap, the previous
+# one is put back and waited for. Only then are old images pruned, keeping
+# the rollback window.
 set -euo pipefail
 
 prog=deploy.sh
@@ -18,20 +20,30 @@ DOCKER_HOST, host network), in this order, stopping at the first failure:
   2. check the runtime env file (validate-dsns --runtime): no admin DSN, no
      legacy variables, both runtime DSNs well formed
   3. record the running version (its reference and commit), pull IMAGE
-     unless the engine has it already, then stop the old container (kept,
-     stopped, as NAME-previous) and start IMAGE with --pull never
-  4. gate with wait-probe: /livez within --livez-budget, then /readyz within
-     --readyz-budget, then /version must carry "sha": SHA
-  5. on failure: remove the new container, start the previous one again,
+     unless the engine has it already
+  4. stage: start IMAGE as NAME-candidate beside the running version, with
+     its port variables (--stage-vars) moved by --stage-offset, and gate it
+     with wait-probe there: /livez within --livez-budget, then /readyz within
+     --readyz-budget, then /version must carry "sha": SHA. A candidate that
+     fails is removed and the running version was never touched: exit
+     non-zero
+  5. swap: stop the old container (kept, stopped, as NAME-previous), start
+     IMAGE as NAME with --pull never, and gate it again on the real ports
+  6. on failure: remove the new container, start the previous one again,
      wait until it is ready, exit non-zero; on success: remove NAME-previous
      and prune-images local --keep N --apply, protecting the new and the
      previous image (the rollback window)
 stdout: the reference now running, on success only. Progress on stderr.
 
 On the host network the old and the new container cannot listen on the same
-port at once: the service is down during each swap (stop, start: well under
-a second when the app exits promptly on SIGTERM), never for a whole gate;
-whatever answers meanwhile is the new build, until it fails and is replaced.
+port at once, hence the staging: a build that fails its probes never takes
+the real port, and the site is down only during the swap of a build that
+passed (stop, start: well under a second when the app exits promptly on
+SIGTERM). Staging needs the app to take its ports from variables (the
+scaffolded services read HEALTH_PORT, web apps usually PORT); --no-stage skips step 4 for
+an app that cannot, and then whatever answers during the gate is the new
+build, until it fails and the previous one is put back. Nothing is staged
+when nothing runs yet.
 
 Options:
   --env-file FILE        the container's runtime environment (Docker env-file
@@ -45,6 +57,13 @@ Options:
   --readyz-budget DUR    also the budget of the rollback's wait [default: 120s]
   --version-budget DUR   [default: 30s]
   --stop-timeout SECS    grace period of docker stop [default: 10]
+  --stage-offset N       the candidate's ports are the real ones plus N (may
+                         be negative) [default: 1000]
+  --stage-vars LIST      the env file's port variables to move, comma
+                         separated; HEALTH_PORT is set for the candidate even
+                         when the file leaves it to the default
+                         [default: PORT,HEALTH_PORT]
+  --no-stage             start IMAGE in place of the running version at once
   --keep N               images kept per repository by the prune [default: 3]
   --prune-min-age DUR    prune-images --min-age [default: prune-images' 1h]
   --prune-repo PATTERN   the repositories the prune may touch (prune-images
@@ -59,19 +78,21 @@ Examples:
   GIT_SHA=3f2a9c0 scripts/deploy.sh --env-file /etc/shop/runtime.env \
     ghcr.io/acme/shop:prod-3f2a9c0@sha256:4c1e…
 
-  # A second app on the same host, its probes on port 9100
+  # A second app on the same host, its probes on port 9100, its candidate
+  # on 9200 (and its PORT moved by the same 100)
   scripts/deploy.sh --name billing --env-file /etc/billing.env --sha "$GIT_SHA" \
-    --health-url http://127.0.0.1:9100 --keep 5 "$BILLING_IMAGE"
+    --health-url http://127.0.0.1:9100 --stage-offset 100 --keep 5 "$BILLING_IMAGE"
 
 Exit status:
   0    deployed (or IMAGE was already running and passes its probes)
   1    refused (not pinned by digest, runtime env rejected, another deploy of
-       NAME running) or the new version failed its probes: rolled back
+       NAME running) or the new version failed its probes: the candidate
+       removed, or rolled back after the swap
   2    usage error: bad flag, unreadable env file, a tool missing
   3    the engine or registry failed (pull, start): rolled back
   4    a remote refused access (passed through from the tool)
-  130  interrupted by SIGINT (rolled back)
-  143  terminated by SIGTERM (rolled back)
+  130  interrupted by SIGINT (candidate removed, or rolled back)
+  143  terminated by SIGTERM (candidate removed, or rolled back)
   Any other failure of a tool stops the deploy with that tool's exit status.
 EOF
 }
@@ -82,6 +103,7 @@ die() { local code=$1; shift; say "$*"; exit "$code"; }
 name=app env_file='' sha=${GIT_SHA:-} health_url=''
 livez_budget=20s readyz_budget=120s version_budget=30s stop_timeout=10
 keep=3 prune=1 prune_min_age='' prune_repo='' ref=''
+stage=1 stage_offset=1000 stage_vars=PORT,HEALTH_PORT
 docker=${DOCKER:-docker}
 
 while [ $# -gt 0 ]; do
@@ -99,6 +121,9 @@ while [ $# -gt 0 ]; do
     --prune-min-age) prune_min_age=${2:?}; shift 2 ;;
     --prune-repo) prune_repo=${2:?}; shift 2 ;;
     --no-prune) prune=0; shift ;;
+    --stage-offset) stage_offset=${2:?--stage-offset needs a value}; shift 2 ;;
+    --stage-vars) stage_vars=${2:?--stage-vars needs a value}; shift 2 ;;
+    --no-stage) stage=0; shift ;;
     --) shift; break ;;
     -*) die 2 "unknown option: $1 (see --help)" ;;
     *) [ -z "$ref" ] || die 2 "one image reference only (got $ref and $1)"; ref=$1; shift ;;
@@ -116,16 +141,50 @@ fi
 [[ $name =~ ^[a-zA-Z0-9][a-zA-Z0-9_.-]+$ ]] || die 2 "--name $name is not a valid container name"
 [[ $keep =~ ^[0-9]+$ ]] || die 2 "--keep $keep is not a number"
 [[ $stop_timeout =~ ^[0-9]+$ ]] || die 2 "--stop-timeout $stop_timeout is not a whole number of seconds"
+[[ $stage_offset =~ ^-?[1-9][0-9]{0,4}$ ]] || die 2 "--stage-offset $stage_offset is not a non-zero whole number"
+[[ $stage_vars =~ ^[A-Za-z_][A-Za-z0-9_]*(,[A-Za-z_][A-Za-z0-9_]*)*$ ]] ||
+  die 2 "--stage-vars $stage_vars is not a comma-separated list of variable names"
 for tool in tag-image validate-dsns wait-probe prune-images "$docker"; do
   command -v "$tool" >/dev/null || die 2 "$tool is not on PATH"
 done
+
+# NAME's numeric value in the env file (the last assignment wins, as in
+# Docker), else DEFAULT; a value that is not a port number stops the deploy.
+env_value() {
+  local value
+  value=$(sed -n "s/^[[:space:]]*\(export[[:space:]]\{1,\}\)\{0,1\}$1=//p" "$env_file" | tail -n 1)
+  value=${value:-$2}
+  [ -z "$value" ] || [[ $value =~ ^[0-9]{1,5}$ ]] || die 2 "$1 in $env_file is not a port number"
+  printf '%s' "$value"
+}
 if [ -z "$health_url" ]; then
-  port=$(sed -n 's/^[[:space:]]*\(export[[:space:]]\{1,\}\)\{0,1\}HEALTH_PORT=//p' "$env_file" | tail -n 1)
-  port=${port:-9000}
-  [[ $port =~ ^[0-9]+$ ]] || die 2 "HEALTH_PORT in $env_file is not a port number"
-  health_url=http://127.0.0.1:$port
+  health_url=http://127.0.0.1:$(env_value HEALTH_PORT 9000)
 fi
 base=${health_url%/}
+[[ $base =~ ^(https?://[^/:]+|https?://\[[^]]+\]):([0-9]+)(/.*)?$ ]] ||
+  die 2 "--health-url $health_url must name its port (http://HOST:PORT)"
+health_origin=${BASH_REMATCH[1]} health_port=$((10#${BASH_REMATCH[2]})) health_path=${BASH_REMATCH[3]}
+
+# The candidate's environment: the port variables moved by the offset, the
+# health port among them (else its probes would reach the running version).
+moved=()
+if [ "$stage" = 1 ]; then
+  health_moved=0
+  IFS=, read -r -a vars <<<"$stage_vars"
+  for var in "${vars[@]}"; do
+    value=$(env_value "$var" '')
+    if [ -z "$value" ] && [ "$var" = HEALTH_PORT ]; then value=$health_port; fi
+    [ -n "$value" ] || continue
+    [ "$((10#$value))" = "$health_port" ] && health_moved=1
+    value=$((10#$value + stage_offset))
+    if [ "$value" -lt 1 ] || [ "$value" -gt 65535 ]; then
+      die 2 "--stage-offset $stage_offset moves $var out of the port range"
+    fi
+    moved+=(--env "$var=$value")
+  done
+  [ "$health_moved" = 1 ] ||
+    die 2 "none of --stage-vars $stage_vars holds the health port $health_port: name the variable, or --no-stage"
+fi
 
 # Runs a tool with its stdout sent to stderr (stdout is this script's
 # result); stops the deploy with the tool's own exit status if it fails.
@@ -160,13 +219,13 @@ fi
 say "running now: ${prev_ref:-nothing}${prev_sha:+ (sha $prev_sha)}"
 
 probe_pid=''
-gate() { # SHA: the probes of whatever answers on $base
-  local expect=$1
+gate() { # SHA [BASE]: the probes of whatever answers on BASE (default $base)
+  local expect=$1 at=${2:-$base}
   # In the background, so that SIGINT/SIGTERM interrupt the wait at once
   # (bash runs a trap only after a foreground command ends).
-  wait-probe --budget "$livez_budget" "$base/livez" \
-    --budget "$readyz_budget" "$base/readyz" \
-    --budget "$version_budget" --expect-json "sha=$expect" "$base/version" >&2 &
+  wait-probe --budget "$livez_budget" "$at/livez" \
+    --budget "$readyz_budget" "$at/readyz" \
+    --budget "$version_budget" --expect-json "sha=$expect" "$at/version" >&2 &
   probe_pid=$!
   wait "$probe_pid"
 }
@@ -185,7 +244,7 @@ else
   "$docker" pull --quiet "$ref" >/dev/null || die 3 "pulling $ref failed"
 fi
 
-swapped=0 committed=0
+swapped=0 committed=0 candidate=''
 rollback() {
   set +e
   if [ -z "$prev_ref" ]; then
@@ -219,6 +278,10 @@ on_exit() {
   local rc=$?
   trap - EXIT INT TERM
   if [ -n "$probe_pid" ]; then kill "$probe_pid" 2>/dev/null || true; fi
+  if [ -n "$candidate" ]; then
+    "$docker" rm -f "$candidate" >/dev/null 2>&1 || say "could not remove $candidate"
+    [ "$rc" = 0 ] || say "removed the candidate: ${prev_ref:-nothing} kept running, never stopped"
+  fi
   if [ "$swapped" = 1 ] && [ "$committed" = 0 ]; then
     rollback
     [ "$rc" = 0 ] && rc=1
@@ -228,6 +291,25 @@ on_exit() {
 trap on_exit EXIT
 trap 'say "interrupted"; exit 130' INT
 trap 'say "terminated"; exit 143' TERM
+
+# 4. The candidate, beside what runs: its port variables moved, its probes
+# on the moved health port. Only a build that passes them is swapped in.
+if [ "$stage" = 1 ] && [ -n "$prev_ref" ]; then
+  candidate=$name-candidate
+  candidate_base=$health_origin:$((health_port + stage_offset))$health_path
+  "$docker" rm -f "$candidate" >/dev/null 2>&1 || true
+  say "staging $ref as $candidate, its probes on $candidate_base"
+  "$docker" run --detach --name "$candidate" --pull never --network host \
+    --env-file "$env_file" "${moved[@]}" --label "deploykit.sha=$sha" "$ref" >/dev/null ||
+    die 3 "starting the candidate $ref failed"
+  rc=0
+  gate "$sha" "$candidate_base" || rc=$?
+  [ "$rc" = 0 ] || die "$rc" "$ref did not pass its probes as a candidate (wait-probe exit $rc)"
+  say "the candidate passed: swapping it in"
+  "$docker" stop -t "$stop_timeout" "$candidate" >/dev/null || die 3 "stopping $candidate failed"
+  "$docker" rm -f "$candidate" >/dev/null || die 3 "removing $candidate failed"
+  candidate=''
+fi
 
 swapped=1
 if [ -n "$prev_ref" ]; then
@@ -242,7 +324,8 @@ say "starting $ref"
   --label "deploykit.ref=$ref" --label "deploykit.sha=$sha" "$ref" >/dev/null ||
   die 3 "starting $ref failed"
 
-# 4. The gate. A failure exits through on_exit, which rolls back.
+# 5. The gate on the real ports. A failure exits through on_exit, which
+# rolls back.
 rc=0
 gate "$sha" || rc=$?
 [ "$rc" = 0 ] || die "$rc" "$ref did not pass its probes (wait-probe exit $rc)"
@@ -253,7 +336,7 @@ fi
 say "deployed $ref (sha $sha); previous: ${prev_ref:-none}"
 echo "$ref"
 
-# 5. Prune, never touching the rollback window.
+# 6. Prune, never touching the rollback window.
 if [ "$prune" = 1 ]; then
   if [ -z "$prune_repo" ]; then
     # IMAGE without its digest and tag (a tag's ':' comes after the last '/').

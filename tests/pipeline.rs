@@ -200,7 +200,7 @@ fn publish(reg: &TestRegistry, work: &Path, build: &Build<'_>) -> String {
 /// One GET on 127.0.0.1:port with short deadlines: `(status, body)`.
 fn get(port: u16, path: &str) -> Option<(u16, String)> {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(200)).ok()?;
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(1)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(1))).ok()?;
     stream
         .write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").as_bytes())
@@ -279,6 +279,8 @@ struct Host {
     reg: TestRegistry,
     work: tempfile::TempDir,
     port: u16,
+    /// Where deploy.sh stages a candidate (`--stage-offset` = this − port).
+    stage_port: u16,
     env_file: PathBuf,
 }
 
@@ -291,6 +293,12 @@ impl Host {
             .tempdir()
             .expect("work dir");
         let port = free_port();
+        let stage_port = loop {
+            let p = free_port();
+            if p != port {
+                break p;
+            }
+        };
         let env_file = work.path().join("runtime.env");
         fs::write(
             &env_file,
@@ -307,6 +315,7 @@ impl Host {
             reg,
             work,
             port,
+            stage_port,
             env_file,
         }
     }
@@ -333,6 +342,8 @@ impl Host {
             ])
             .args(["--version-budget", "3s", "--stop-timeout", "5"])
             .args(["--keep", "1", "--prune-min-age", "0s"])
+            .arg("--stage-offset")
+            .arg((i32::from(self.stage_port) - i32::from(self.port)).to_string())
             .arg(reference)
     }
 
@@ -372,7 +383,7 @@ impl Host {
 }
 
 #[test]
-fn a_never_ready_build_and_a_wrong_sha_roll_back_while_the_site_keeps_answering() {
+fn a_never_ready_build_and_a_wrong_sha_are_refused_while_the_previous_version_answers_throughout() {
     let host = Host::start();
     let good = host.publish(&Build {
         tag: "v1",
@@ -401,7 +412,8 @@ fn a_never_ready_build_and_a_wrong_sha_roll_back_while_the_site_keeps_answering(
     let poller = Poller::start(host.port);
     let started = Instant::now();
 
-    // /readyz answers 404 forever: not ready within 3 s, so back to v1.
+    // /readyz answers 404 forever: not ready within 3 s as a candidate on
+    // the stage port, so it is removed; v1 never stopped.
     let run = host.deploy("bbb2222", &never_ready).run();
     run.expect_code(1);
     assert!(
@@ -409,19 +421,23 @@ fn a_never_ready_build_and_a_wrong_sha_roll_back_while_the_site_keeps_answering(
         "nothing deployed, nothing printed\n{run}"
     );
     assert!(
-        run.stderr.contains("/readyz: not ready within 3.0s") && run.stderr.contains("rolled back"),
+        run.stderr.contains(&format!(
+            "127.0.0.1:{}/readyz: not ready within 3.0s",
+            host.stage_port
+        )) && run.stderr.contains("removed the candidate")
+            && !run.stderr.contains("rolling back"),
         "{run}"
     );
     host.assert_serving(&good, "aaa1111");
 
     // Alive and ready, but /version names another commit: not the build we
-    // meant to ship (a stale cache, the wrong tag): back to v1.
+    // meant to ship (a stale cache, the wrong tag): removed as well.
     let run = host.deploy("ddd4444", &wrong_sha).run();
     run.expect_code(1);
     assert!(
         run.stderr
             .contains(r#"but sha is "ccc3333" (expected "ddd4444")"#)
-            && run.stderr.contains("rolled back"),
+            && run.stderr.contains("removed the candidate"),
         "{run}"
     );
     host.assert_serving(&good, "aaa1111");
@@ -429,20 +445,46 @@ fn a_never_ready_build_and_a_wrong_sha_roll_back_while_the_site_keeps_answering(
     thread::sleep(Duration::from_millis(200));
     let samples = poller.finish();
 
-    // Something answered /version all along, but for the moments of a
-    // container swap (stop, start): far below the 3 s each gate waited.
+    // The previous version answered every poll, all along: the failed
+    // builds never took the real port.
     assert!(
         samples.len() > 50,
         "the poller ran: {} samples",
         samples.len()
     );
+    let others: Vec<_> = samples
+        .iter()
+        .filter(|(_, v)| v.as_deref() != Some("aaa1111"))
+        .map(|(at, v)| (at.duration_since(started), v))
+        .collect();
+    assert!(
+        others.is_empty(),
+        "during {elapsed:?} of failed deploys, {} of {} polls were not answered by v1: {others:?}",
+        others.len(),
+        samples.len()
+    );
+
+    // Without staging (an app that cannot move its port), the new build
+    // takes the port, fails, and v1 is put back: the site answers but for
+    // the moments of the swaps.
+    let poller = Poller::start(host.port);
+    let started = Instant::now();
+    let run = host.deploy("bbb2222", &never_ready).arg("--no-stage").run();
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("/readyz: not ready within 3.0s") && run.stderr.contains("rolled back"),
+        "{run}"
+    );
+    host.assert_serving(&good, "aaa1111");
+    let elapsed = started.elapsed();
+    thread::sleep(Duration::from_millis(200));
+    let samples = poller.finish();
     let gap = longest_gap(&samples);
-    eprintln!("longest gap in answers: {gap:?} over {elapsed:?} of deploys");
+    eprintln!("--no-stage: longest gap in answers: {gap:?} over {elapsed:?}");
     assert!(
         gap < Duration::from_secs(2),
-        "the site stopped answering for {gap:?} during {elapsed:?} of deploys"
+        "the site stopped answering for {gap:?} during {elapsed:?} of deploy"
     );
-    // And it ends where it began.
     let tail: Vec<_> = samples.iter().rev().take(5).collect();
     assert!(
         tail.iter().all(|(_, v)| v.as_deref() == Some("aaa1111")),
@@ -541,6 +583,20 @@ fn deploy_refuses_bad_input_before_touching_what_runs() {
         .args(["--sha", "aaa1111", &good])
         .run()
         .expect_code(2); // no --env-file
+    // A candidate that cannot be staged is refused before anything starts:
+    // an offset of nothing, one past the last port, and port variables that
+    // leave the health port where v1 listens.
+    let bad_stage: [(&[&str], &str); 3] = [
+        (&["--stage-offset", "0"], "not a non-zero whole number"),
+        (&["--stage-offset", "70000"], "out of the port range"),
+        (&["--stage-vars", "PORT"], "holds the health port"),
+    ];
+    for (args, says) in bad_stage {
+        let run = host.deploy("bbb2222", &never_ready).args(args).run();
+        run.expect_code(2);
+        assert!(run.stderr.contains(says), "{run}");
+    }
+    host.assert_serving(&good, "aaa1111");
 }
 
 #[test]
@@ -953,17 +1009,34 @@ fn a_deploy_terminated_during_its_gate_puts_the_previous_version_back() {
     });
     host.deploy("aaa1111", &good).run().expect_code(0);
 
+    // Staged, the signal removes the candidate; unstaged, it puts v1 back.
+    for (staged, port, says) in [
+        (true, host.stage_port, "removed the candidate"),
+        (false, host.port, "rolled back"),
+    ] {
+        terminate_during_gate(&host, &never_ready, staged, port, says);
+        host.assert_serving(&good, "aaa1111");
+    }
+}
+
+/// Starts a deploy of the never-ready `reference`, waits until it answers
+/// on `port`, sends SIGTERM, and checks the exit and what stderr `says`.
+fn terminate_during_gate(host: &Host, reference: &str, staged: bool, port: u16, says: &str) {
     // A long readyz budget: only the signal can end this deploy early.
-    let child = host
-        .deploy("bbb2222", &never_ready)
-        .args(["--readyz-budget", "60s"])
+    let mut deploy = host
+        .deploy("bbb2222", reference)
+        .args(["--readyz-budget", "60s"]);
+    if !staged {
+        deploy = deploy.arg("--no-stage");
+    }
+    let child = deploy
         .cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("deploy.sh");
     let deadline = Instant::now() + Duration::from_secs(30);
-    while version(host.port).as_deref() != Some("bbb2222") {
+    while version(port).as_deref() != Some("bbb2222") {
         assert!(Instant::now() < deadline, "the new build never started");
         thread::sleep(Duration::from_millis(50));
     }
@@ -984,7 +1057,7 @@ fn a_deploy_terminated_during_its_gate_puts_the_previous_version_back() {
     bins::sweep(&run);
     run.expect_code(143);
     assert!(
-        run.stderr.contains("terminated") && run.stderr.contains("rolled back"),
+        run.stderr.contains("terminated") && run.stderr.contains(says),
         "{run}"
     );
     // Not after the 60 s budget: the signal cut the wait short.
@@ -993,5 +1066,4 @@ fn a_deploy_terminated_during_its_gate_puts_the_previous_version_back() {
         "{:?}",
         sent.elapsed()
     );
-    host.assert_serving(&good, "aaa1111");
 }
