@@ -38,13 +38,21 @@ pub const DEFAULT_TAG: &str = "latest";
 pub const NAME_TOTAL_LENGTH_MAX: usize = 255;
 
 // The grammar of distribution/reference's regexp.go, verbatim except that
-// Go's ASCII `\w` is spelled out (Rust's `\w` is Unicode).
+// Go's ASCII `\w` is spelled out (Rust's `\w` is Unicode) and that the
+// counted repetitions (a tag of at most 128 characters, at least 32 hex
+// digits in a digest, 64 in an identifier) are checked in code: compiled,
+// each count is that many copies of the class, which made building these
+// automata the largest CPU cost of a one-request `image-digest resolve`.
+// A tag or digest is the tail of a reference after its own delimiter, so
+// checking its length after the match accepts exactly what Go accepts.
 const ALPHANUMERIC: &str = "[a-z0-9]+";
 const SEPARATOR: &str = "(?:[._]|__|[-]+)";
 const DOMAIN_NAME_COMPONENT: &str = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
 const IPV6_ADDRESS: &str = r"\[(?:[a-fA-F0-9:]+)\]";
-const TAG: &str = r"[0-9A-Za-z_][0-9A-Za-z_.-]{0,127}";
-const DIGEST: &str = "[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*[:][0-9a-fA-F]{32,}";
+const TAG: &str = r"[0-9A-Za-z_][0-9A-Za-z_.-]*";
+const TAG_MAX: usize = 128;
+const DIGEST: &str = "[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*[:][0-9a-fA-F]+";
+const DIGEST_HEX_MIN: usize = 32;
 
 fn path_component() -> String {
     format!("{ALPHANUMERIC}(?:{SEPARATOR}{ALPHANUMERIC})*")
@@ -85,7 +93,6 @@ static ANCHORED_NAME_RE: LazyLock<Regex> = LazyLock::new(|| {
 });
 static ANCHORED_TAG_RE: LazyLock<Regex> = LazyLock::new(|| compile(&format!("^{TAG}$")));
 static ANCHORED_DIGEST_RE: LazyLock<Regex> = LazyLock::new(|| compile(&format!("^{DIGEST}$")));
-static ANCHORED_IDENTIFIER_RE: LazyLock<Regex> = LazyLock::new(|| compile("^[a-f0-9]{64}$"));
 static ANCHORED_DOMAIN_RE: LazyLock<Regex> =
     LazyLock::new(|| compile(&format!("^{}$", domain_and_port())));
 // go-digest's DigestRegexp, used to tell a malformed digest from an unknown algorithm.
@@ -286,7 +293,23 @@ pub struct Reference {
 
 /// Checks a tag against `[\w][\w.-]{0,127}`.
 pub fn is_valid_tag(tag: &str) -> bool {
-    ANCHORED_TAG_RE.is_match(tag)
+    tag.len() <= TAG_MAX && ANCHORED_TAG_RE.is_match(tag)
+}
+
+/// Whether a digest matched by the unbounded [`DIGEST`] has the hex digits
+/// the grammar's `{32,}` asks for.
+fn digest_long_enough(digest: &str) -> bool {
+    digest
+        .rsplit_once(':')
+        .is_some_and(|(_, hex)| hex.len() >= DIGEST_HEX_MIN)
+}
+
+/// [`REFERENCE_RE`] with the counted repetitions of the grammar applied.
+fn reference_captures(text: &str) -> Option<regex::Captures<'_>> {
+    let c = REFERENCE_RE.captures(text)?;
+    let tag_ok = c.get(2).is_none_or(|t| t.as_str().len() <= TAG_MAX);
+    let digest_ok = c.get(3).is_none_or(|d| digest_long_enough(d.as_str()));
+    (tag_ok && digest_ok).then_some(c)
 }
 
 /// Checks `host[:port]` against the grammar's domain rule.
@@ -296,13 +319,16 @@ pub fn is_valid_domain(domain: &str) -> bool {
 
 /// Whether `text` is a 64-hex image identifier (ambiguous with a name).
 pub fn is_identifier(text: &str) -> bool {
-    ANCHORED_IDENTIFIER_RE.is_match(text)
+    text.len() == 64
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// The raw reference grammar: `(name, tag, digest)` when `text` matches it
 /// (empty strings for absent parts). Syntax only: no length or digest checks.
 pub fn match_reference(text: &str) -> Option<(String, String, String)> {
-    let c = REFERENCE_RE.captures(text)?;
+    let c = reference_captures(text)?;
     let get = |i| {
         c.get(i)
             .map_or(String::new(), |m: regex::Match<'_>| m.as_str().to_owned())
@@ -324,11 +350,11 @@ pub fn match_name(text: &str) -> Option<(String, String)> {
 /// whatever precedes the first `/` when it matches the domain rule; a name
 /// without `/` has no domain.
 pub fn parse(text: &str) -> Result<Reference, RefError> {
-    let Some(caps) = REFERENCE_RE.captures(text) else {
+    let Some(caps) = reference_captures(text) else {
         if text.is_empty() {
             return Err(RefError::NameEmpty);
         }
-        if REFERENCE_RE.is_match(&text.to_lowercase()) {
+        if reference_captures(&text.to_lowercase()).is_some() {
             return Err(RefError::NameContainsUppercase);
         }
         return Err(RefError::InvalidFormat);
@@ -374,7 +400,7 @@ pub fn parse_normalized(text: &str) -> Result<Reference, RefError> {
         // Go says "invalid reference format" here; the precise error is kinder.
         return Err(RefError::NameEmpty);
     }
-    if ANCHORED_IDENTIFIER_RE.is_match(text) {
+    if is_identifier(text) {
         return Err(RefError::HexIdentifier);
     }
     let (domain, remainder) = split_docker_domain(text);
@@ -421,7 +447,7 @@ impl fmt::Display for AnyReference {
 /// `reference.ParseAnyReference`: like [`parse_normalized`], but a bare
 /// 64-hex string or `sha256:<hex>` is a digest, not a name.
 pub fn parse_any(text: &str) -> Result<AnyReference, RefError> {
-    if ANCHORED_IDENTIFIER_RE.is_match(text) {
+    if is_identifier(text) {
         return Ok(AnyReference::Digest(Digest::parse(&format!(
             "sha256:{text}"
         ))?));
@@ -486,7 +512,7 @@ impl Reference {
 
     /// `reference.WithDigest`: the same name pinned to `digest` (a tag is kept).
     pub fn with_digest(&self, digest: &str) -> Result<Reference, RefError> {
-        if !ANCHORED_DIGEST_RE.is_match(digest) {
+        if !(ANCHORED_DIGEST_RE.is_match(digest) && digest_long_enough(digest)) {
             return Err(RefError::DigestInvalidFormat);
         }
         let digest = Digest::parse(digest)?;

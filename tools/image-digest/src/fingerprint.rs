@@ -8,8 +8,8 @@
 //! do not count: entries are sorted by name bytes before they are folded.
 //!
 //! The walk only collects names (memory grows with the number of entries,
-//! not their size); files are then hashed by a pool of threads, each
-//! streaming its files through one reusable buffer.
+//! not their size) and hands each file, as it finds it, to a pool of
+//! threads, each streaming its files through one reusable buffer.
 //!
 //! The stream hashed for the fingerprint is, after the line
 //! `deploykit-fingerprint-v1\0`, one record per entry:
@@ -22,8 +22,7 @@ use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, mpsc};
 
 use deploykit::exit::{Error, Exit, Result};
 use deploykit::imageref::hex;
@@ -166,9 +165,15 @@ fn rel_bytes(path: &Path, base: &Path) -> Option<Vec<u8>> {
         .map(|r| r.as_os_str().as_bytes().to_vec())
 }
 
-/// Walks the paths and returns the included entries, sorted by name.
-pub fn collect(plan: &Plan, out: &Reporter) -> Result<Vec<Entry>> {
-    let mut entries: BTreeMap<Vec<u8>, Entry> = BTreeMap::new();
+/// Walks the paths and returns the included entries, sorted by name, each
+/// file with the slot `on_file` gave it (its kind's size and exec bit are
+/// left for the hasher to fill in).
+fn collect(
+    plan: &Plan,
+    out: &Reporter,
+    on_file: &mut dyn FnMut(&Path) -> usize,
+) -> Result<Vec<(Entry, Option<usize>)>> {
+    let mut entries: BTreeMap<Vec<u8>, (Entry, Option<usize>)> = BTreeMap::new();
     for start in &plan.paths {
         let walker = walkdir::WalkDir::new(start).follow_links(false).into_iter();
         let mut it = walker;
@@ -210,13 +215,10 @@ pub fn collect(plan: &Plan, out: &Reporter) -> Result<Vec<Entry>> {
             } else if ft.is_dir() {
                 (Kind::Dir, Vec::new())
             } else if ft.is_file() {
-                let meta = item
-                    .metadata()
-                    .map_err(|e| Error::usage(format!("{}: {e}", path.display())))?;
                 (
                     Kind::File {
-                        executable: meta.permissions().mode() & 0o111 != 0,
-                        size: meta.len(),
+                        executable: false,
+                        size: 0,
                     },
                     Vec::new(),
                 )
@@ -227,67 +229,137 @@ pub fn collect(plan: &Plan, out: &Reporter) -> Result<Vec<Entry>> {
                 ));
                 continue;
             };
+            let slot = matches!(kind, Kind::File { .. }).then(|| on_file(path));
             entries.insert(
                 name.clone(),
-                Entry {
-                    name,
-                    path: path.to_owned(),
-                    kind,
-                    target_bytes,
-                },
+                (
+                    Entry {
+                        name,
+                        path: path.to_owned(),
+                        kind,
+                        target_bytes,
+                    },
+                    slot,
+                ),
             );
         }
     }
     Ok(entries.into_values().collect())
 }
 
-/// Hashes every file of `entries` on `jobs` threads; the result is indexed
-/// like `entries` (`None` for non-files).
-pub fn hash_files(entries: &[Entry], jobs: usize) -> Result<Vec<Option<[u8; 32]>>> {
-    let slots: Vec<OnceLock<std::result::Result<[u8; 32], String>>> =
-        entries.iter().map(|_| OnceLock::new()).collect();
-    let next = AtomicUsize::new(0);
-    let files: Vec<usize> = entries
-        .iter()
-        .enumerate()
-        .filter(|(_, e)| matches!(e.kind, Kind::File { .. }))
-        .map(|(i, _)| i)
-        .collect();
-    std::thread::scope(|s| {
-        for _ in 0..jobs.max(1) {
-            s.spawn(|| {
-                let mut buf = vec![0u8; 256 * 1024];
-                loop {
-                    let k = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(&i) = files.get(k) else { break };
-                    let _ = slots[i].set(hash_file(&entries[i].path, &mut buf));
-                }
-            });
-        }
+/// Walks the paths and hashes every included file on `jobs` threads while
+/// the walk goes on; returns the entries sorted by name and, indexed alike,
+/// the files' hashes (`None` for other kinds).
+///
+/// The walk runs on the calling thread and hands each file to the pool as
+/// it finds it, so hashing starts with the first file instead of after the
+/// last directory. A file's size and exec bit come from the open file
+/// (`fstat`), in the worker, so the walk itself reads no inode it does not
+/// need and they describe the bytes that were hashed.
+pub fn walk_and_hash(plan: &Plan, jobs: usize, out: &Reporter) -> Result<(Vec<Entry>, Hashes)> {
+    let (work, queue) = mpsc::channel::<(usize, PathBuf)>();
+    let queue = Mutex::new(queue);
+    let (walked, results) = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..jobs.max(1))
+            .map(|_| s.spawn(|| hash_queue(&queue)))
+            .collect();
+        let mut next_slot = 0;
+        let walked = collect(plan, out, &mut |path: &Path| {
+            let slot = next_slot;
+            next_slot += 1;
+            // A send fails only when every worker is gone, and a worker
+            // only goes when the queue is closed: never during the walk.
+            let _ = work.send((slot, path.to_owned()));
+            slot
+        });
+        drop(work);
+        let results: Vec<_> = workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_default())
+            .collect();
+        (walked, results)
     });
-    let mut out = Vec::with_capacity(entries.len());
-    for slot in slots {
-        match slot.into_inner() {
-            None => out.push(None),
-            Some(Ok(h)) => out.push(Some(h)),
-            Some(Err(e)) => return Err(Error::usage(e)),
+    let walked = walked?;
+    let mut facts: Vec<Option<std::result::Result<FileFacts, String>>> = Vec::new();
+    for (slot, fact) in results.into_iter().flatten() {
+        if facts.len() <= slot {
+            facts.resize_with(slot + 1, || None);
         }
+        facts[slot] = Some(fact);
     }
-    Ok(out)
+    let mut entries = Vec::with_capacity(walked.len());
+    let mut hashes = Vec::with_capacity(walked.len());
+    for (mut entry, slot) in walked {
+        let hash = match slot {
+            None => None,
+            Some(slot) => match facts.get_mut(slot).and_then(Option::take) {
+                Some(Ok(f)) => {
+                    entry.kind = Kind::File {
+                        executable: f.executable,
+                        size: f.size,
+                    };
+                    Some(f.hash)
+                }
+                Some(Err(e)) => return Err(Error::usage(e)),
+                None => {
+                    return Err(Error::usage(format!(
+                        "{}: not hashed (a worker stopped)",
+                        entry.path.display()
+                    )));
+                }
+            },
+        };
+        entries.push(entry);
+        hashes.push(hash);
+    }
+    Ok((entries, hashes))
 }
 
-fn hash_file(path: &Path, buf: &mut [u8]) -> std::result::Result<[u8; 32], String> {
-    let mut f = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+/// Each entry's sha256, for files; `None` for the other kinds.
+pub type Hashes = Vec<Option<[u8; 32]>>;
+
+/// A hashed file.
+struct FileFacts {
+    hash: [u8; 32],
+    executable: bool,
+    size: u64,
+}
+
+/// A worker: hashes files from `queue` until it is closed, with one buffer.
+fn hash_queue(
+    queue: &Mutex<mpsc::Receiver<(usize, PathBuf)>>,
+) -> Vec<(usize, std::result::Result<FileFacts, String>)> {
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut done = Vec::new();
+    loop {
+        let next = match queue.lock() {
+            Ok(q) => q.recv(),
+            Err(_) => break,
+        };
+        let Ok((slot, path)) = next else { break };
+        done.push((slot, hash_file(&path, &mut buf)));
+    }
+    done
+}
+
+fn hash_file(path: &Path, buf: &mut [u8]) -> std::result::Result<FileFacts, String> {
+    let failed = |e: std::io::Error| format!("{}: {e}", path.display());
+    let mut f = File::open(path).map_err(failed)?;
+    let meta = f.metadata().map_err(failed)?;
     let mut h = Sha256::new();
     loop {
         match f.read(buf) {
             Ok(0) => break,
             Ok(n) => h.update(&buf[..n]),
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(format!("{}: {e}", path.display())),
+            Err(e) => return Err(failed(e)),
         }
     }
-    Ok(h.finalize().into())
+    Ok(FileFacts {
+        hash: h.finalize().into(),
+        executable: meta.permissions().mode() & 0o111 != 0,
+        size: meta.len(),
+    })
 }
 
 /// Folds the sorted entries and their hashes into the fingerprint.
@@ -325,12 +397,11 @@ pub fn run(args: &FingerprintArgs, out: &Reporter) -> Result<Exit> {
             m.patterns().len()
         ));
     }
-    let entries = collect(&plan, out)?;
     let jobs = args.jobs.map_or_else(
         || std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
         usize::from,
     );
-    let hashes = hash_files(&entries, jobs)?;
+    let (entries, hashes) = walk_and_hash(&plan, jobs, out)?;
     let fingerprint = fold(&entries, &hashes);
     let short = args
         .short
