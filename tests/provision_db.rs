@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 
+use deploykit_tests::bins::PLANTED;
 use deploykit_tests::pg::TestPg;
 use deploykit_tests::{Run, Tool};
 use postgres::{Client, NoTls};
@@ -78,18 +79,6 @@ fn attributes(pg: &TestPg, role: &str) -> Option<(bool, bool, bool, bool, bool)>
         .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
 }
 
-fn roles(pg: &TestPg) -> BTreeSet<String> {
-    pg.admin_client()
-        .query(
-            "SELECT rolname::text FROM pg_roles WHERE rolname !~ '^pg_'",
-            &[],
-        )
-        .unwrap_or_else(|e| panic!("{e}"))
-        .iter()
-        .map(|r| r.get(0))
-        .collect()
-}
-
 fn databases(pg: &TestPg) -> BTreeSet<String> {
     pg.admin_client()
         .query("SELECT datname::text FROM pg_database", &[])
@@ -116,10 +105,10 @@ fn changes(run: &Run) -> Vec<(String, String, String)> {
 /// A secret never reaches the server log in plaintext.
 #[track_caller]
 fn log_is_clean(pg: &TestPg) {
-    let log = pg.log_contents();
     for secret in [APP_PW, SVC_PW, ROOT_PW] {
-        assert!(!log.contains(secret), "{secret} is in the server log");
+        assert!(PLANTED.contains(&secret), "{secret} is swept");
     }
+    deploykit_tests::bins::sweep_text("the server log", &pg.log_contents(), &[]);
 }
 
 /// The statements a log excerpt shows that change something.
@@ -221,7 +210,7 @@ fn a_fresh_server_is_provisioned_in_one_run_and_a_second_run_changes_nothing() {
 fn plan_prints_redacted_sql_and_changes_nothing() {
     let pg = logged_server();
     let d = shop(&pg);
-    let roles_before = roles(&pg);
+    let roles_before = pg.roles();
     let run = provision(&d, &["--plan"]);
     run.expect_code(0);
     assert!(
@@ -241,7 +230,7 @@ fn plan_prints_redacted_sql_and_changes_nothing() {
     let run = provision(&d, &["--check", "--json"]);
     run.expect_code(1);
     assert_eq!(run.json()["changed"], true);
-    assert_eq!(roles(&pg), roles_before);
+    assert_eq!(pg.roles(), roles_before);
     assert!(!databases(&pg).contains("shop"));
     assert_eq!(
         changing_statements(&pg.log_contents()),
@@ -514,7 +503,7 @@ fn hostile_names_work_as_names() {
     pg.admin_client()
         .batch_execute("SELECT * FROM x")
         .unwrap_or_else(|e| panic!("table x is gone: {e}"));
-    assert!(roles(&pg).contains("postgres"));
+    assert!(pg.roles().contains("postgres"));
     let mut app = must_login(&d.app);
     let env: String = app
         .query_one("SELECT env FROM bk_env_marker", &[])
@@ -524,21 +513,21 @@ fn hostile_names_work_as_names() {
     provision(&d, &["--env-marker", "it's \"dev\"", "--check"]).expect_code(0);
 
     // Names Postgres would reject: refused before any connection.
-    let before = roles(&pg);
+    let before = pg.roles();
     for (app_role, why) in [(&"x".repeat(64)[..], "63 bytes"), ("pg_app", "reserved")] {
         let d = dsns(&pg, app_role, "svc2", "shop2");
         let run = provision(&d, &[]);
         run.expect_code(2);
         assert!(run.stderr.contains(why), "{run}");
     }
-    assert_eq!(roles(&pg), before);
+    assert_eq!(pg.roles(), before);
     assert!(!databases(&pg).contains("shop2"));
 }
 
 #[test]
 fn inconsistent_dsns_and_an_unreachable_server_change_nothing() {
     let pg = server();
-    let before = (roles(&pg), databases(&pg));
+    let before = (pg.roles(), databases(&pg));
     // The runtime DSNs name two databases.
     let mut d = shop(&pg);
     d.svc = pg.url_for("svc", SVC_PW, "other");
@@ -566,7 +555,7 @@ fn inconsistent_dsns_and_an_unreachable_server_change_nothing() {
         .run();
     run.expect_code(2);
     assert!(run.stderr.contains("DATABASE_ROOT_URL is not set"), "{run}");
-    assert_eq!((roles(&pg), databases(&pg)), before);
+    assert_eq!((pg.roles(), databases(&pg)), before);
 
     // Nothing listens: 3, within the timeout.
     let port = deploykit_tests::pg::free_port();

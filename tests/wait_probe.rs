@@ -7,7 +7,6 @@ use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
@@ -836,50 +835,8 @@ fn a_postgres_that_refuses_the_login_is_not_ready_and_the_password_stays_hidden(
     assert!(run.stderr.contains("app:***@127.0.0.1"), "{run}");
 }
 
-// ---------------------------------------------------------------------------
-// Signals
-
-fn signal_during_wait(signal: &str, expected: i32) {
-    let port = refused_port();
-    let mut child = Command::new(bins::bin("wait-probe"))
-        .env_clear()
-        .args(["--budget", "60s", &format!("tcp://127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawning wait-probe");
-    thread::sleep(Duration::from_millis(500));
-    let sent = Instant::now();
-    let status = Command::new("kill")
-        .args([signal, &child.id().to_string()])
-        .status()
-        .expect("running kill");
-    assert!(status.success());
-    let status = child.wait().expect("waiting for wait-probe");
-    assert!(
-        sent.elapsed() < Duration::from_secs(10),
-        "did not end promptly"
-    );
-    assert_eq!(status.code(), Some(expected), "{status:?}");
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    assert!(stderr.contains("by SIG"), "{stderr}");
-}
-
-#[test]
-fn sigterm_ends_the_wait_with_143() {
-    signal_during_wait("-TERM", 143);
-}
-
-#[test]
-fn sigint_ends_the_wait_with_130() {
-    signal_during_wait("-INT", 130);
-}
+// Signals: SIGTERM and SIGINT mid-wait are in tests/sigterm.rs, with every
+// other long-running tool.
 
 // ---------------------------------------------------------------------------
 // Usage errors

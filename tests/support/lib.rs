@@ -3,6 +3,7 @@
 
 pub mod bins;
 pub mod engine;
+pub mod faults;
 pub mod pg;
 pub mod registry;
 pub mod tools;

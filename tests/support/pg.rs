@@ -185,6 +185,19 @@ impl TestPg {
             .unwrap_or_else(|e| panic!("connecting to the test cluster as {SUPERUSER}: {e}"))
     }
 
+    /// The roles other than the built-in `pg_*` ones.
+    pub fn roles(&self) -> std::collections::BTreeSet<String> {
+        self.admin_client()
+            .query(
+                "SELECT rolname::text FROM pg_roles WHERE rolname !~ '^pg_'",
+                &[],
+            )
+            .unwrap_or_else(|e| panic!("{e}"))
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    }
+
     /// Runs SQL (one or more statements) as the superuser.
     pub fn exec(&self, sql: &str) {
         self.admin_client()

@@ -839,6 +839,26 @@ pub struct Faults {
     pub cut_body: bool,
     /// Accept connections and close them at once.
     pub refuse: bool,
+    /// Apply the faults only to requests whose request line contains this
+    /// (`"PUT "`, `"DELETE "`, `"/manifests/"`); the others pass untouched,
+    /// and `fail_first` and `limit` count the matching requests only.
+    pub only: Option<String>,
+    /// Let the first this many matching requests through untouched; the
+    /// faults start with the next one (`fail_first` and `limit` count from
+    /// there).
+    pub after: usize,
+    /// Apply the other faults (all but `fail_first`) to the first this many
+    /// matching requests only, a transient fault; `None`: to every one.
+    pub limit: Option<usize>,
+    /// Replace `Docker-Content-Digest` on every response (HEAD, GET, PUT…).
+    pub wrong_digest: bool,
+    /// Send the headers and half of the body, then reset the connection (RST).
+    pub reset_body: bool,
+    /// Read the request and never answer, holding the connection open.
+    pub hang: bool,
+    /// Wait this long before forwarding (a slow registry), so a test can
+    /// act while the request is in flight.
+    pub delay: Option<Duration>,
 }
 
 /// An HTTP proxy in front of a registry that injects [`Faults`]: each
@@ -852,6 +872,8 @@ pub struct FaultProxy {
     pub requests: Arc<AtomicUsize>,
     /// Request lines received (`GET /v2/... HTTP/1.1`), in order.
     pub log: Arc<Mutex<Vec<String>>>,
+    /// Requests that matched [`Faults::only`] (all of them without it).
+    pub matched: Arc<AtomicUsize>,
 }
 
 impl FaultProxy {
@@ -864,19 +886,31 @@ impl FaultProxy {
         let stop = Arc::new(AtomicBool::new(false));
         let requests = Arc::new(AtomicUsize::new(0));
         let log = Arc::new(Mutex::new(Vec::new()));
-        let (f2, s2, r2, l2) = (
+        let matched = Arc::new(AtomicUsize::new(0));
+        let (f2, s2, r2, l2, m2) = (
             Arc::clone(&faults),
             Arc::clone(&stop),
             Arc::clone(&requests),
             Arc::clone(&log),
+            Arc::clone(&matched),
         );
         thread::spawn(move || {
             while !s2.load(Ordering::SeqCst) {
                 match listener.accept() {
                     Ok((stream, _)) => {
-                        let (f3, r3, l3) = (Arc::clone(&f2), Arc::clone(&r2), Arc::clone(&l2));
+                        let (f3, r3, l3, m3) = (
+                            Arc::clone(&f2),
+                            Arc::clone(&r2),
+                            Arc::clone(&l2),
+                            Arc::clone(&m2),
+                        );
                         thread::spawn(move || {
-                            let _ = proxy_one(stream, upstream_port, &f3, &r3, &l3);
+                            let counters = Counters {
+                                requests: &r3,
+                                log: &l3,
+                                matched: &m3,
+                            };
+                            let _ = proxy_one(stream, upstream_port, &f3, &counters);
                         });
                     }
                     Err(_) => thread::sleep(Duration::from_millis(2)),
@@ -889,6 +923,7 @@ impl FaultProxy {
             stop,
             requests,
             log,
+            matched,
         }
     }
 
@@ -909,12 +944,18 @@ impl Drop for FaultProxy {
     }
 }
 
+/// The proxy's shared counters, as one connection's handler sees them.
+struct Counters<'a> {
+    requests: &'a AtomicUsize,
+    log: &'a Mutex<Vec<String>>,
+    matched: &'a AtomicUsize,
+}
+
 fn proxy_one(
     mut client: TcpStream,
     upstream_port: u16,
     faults: &Mutex<Faults>,
-    requests: &AtomicUsize,
-    log: &Mutex<Vec<String>>,
+    counters: &Counters<'_>,
 ) -> std::io::Result<()> {
     let head = read_head(&mut client)?;
     if head.is_empty() {
@@ -924,18 +965,57 @@ fn proxy_one(
         // Not HTTP (a TLS hello, say): answer as Go's server does.
         return client.write_all(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
     }
-    let n = requests.fetch_add(1, Ordering::SeqCst);
+    counters.requests.fetch_add(1, Ordering::SeqCst);
     let request_line = head.lines().next().unwrap_or("").to_owned();
-    log.lock().expect("log lock").push(request_line.clone());
-    let f = faults.lock().expect("faults lock").clone();
+    counters
+        .log
+        .lock()
+        .expect("log lock")
+        .push(request_line.clone());
+    let mut f = faults.lock().expect("faults lock").clone();
+    // The request body (a manifest PUT), forwarded after the head.
+    let mut request_body = vec![0u8; crate::faults::content_length(&head)];
+    client.read_exact(&mut request_body)?;
+    let matches = f.only.as_deref().is_none_or(|o| request_line.contains(o));
+    if !matches {
+        f = Faults::default();
+    }
+    let mut n = if matches {
+        counters.matched.fetch_add(1, Ordering::SeqCst)
+    } else {
+        0
+    };
+    if matches && n < f.after {
+        f = Faults::default();
+    } else {
+        n = n.saturating_sub(f.after);
+    }
+    if f.limit.is_some_and(|limit| n >= limit) {
+        // Past the limit: the connection and body faults are over.
+        f.drop_digest = false;
+        f.wrong_digest_on_get = false;
+        f.wrong_digest = false;
+        f.cut_body = false;
+        f.reset_body = false;
+        f.refuse = false;
+        f.hang = false;
+    }
     if f.refuse {
         return Ok(());
     }
+    if f.hang {
+        // Never answer; the client's deadline has to end this.
+        thread::sleep(Duration::from_secs(120));
+        return Ok(());
+    }
+    if let Some(delay) = f.delay {
+        thread::sleep(delay);
+    }
     if n < f.fail_first {
-        let reason = if f.status == 429 {
-            "Too Many Requests"
-        } else {
-            "Service Unavailable"
+        let reason = match f.status {
+            429 => "Too Many Requests",
+            500 => "Internal Server Error",
+            _ => "Service Unavailable",
         };
         let retry = f
             .retry_after
@@ -961,6 +1041,7 @@ fn proxy_one(
     forwarded.push_str("Connection: close\r\n\r\n");
     let mut upstream = TcpStream::connect(("127.0.0.1", upstream_port))?;
     upstream.write_all(forwarded.as_bytes())?;
+    upstream.write_all(&request_body)?;
     let mut response = Vec::new();
     upstream.read_to_end(&mut response)?;
     let split = response
@@ -977,7 +1058,7 @@ fn proxy_one(
     if f.drop_digest {
         headers.retain(|l| !is_digest(l));
     }
-    if f.wrong_digest_on_get && is_get {
+    if (f.wrong_digest_on_get && is_get) || f.wrong_digest {
         for l in &mut headers {
             if is_digest(l) {
                 *l = format!(
@@ -989,6 +1070,14 @@ fn proxy_one(
     }
     let mut out = headers.join("\r\n").into_bytes();
     out.extend_from_slice(b"\r\n\r\n");
+    if f.reset_body && !body.is_empty() {
+        out.extend_from_slice(&body[..body.len() / 2]);
+        client.write_all(&out)?;
+        client.flush()?;
+        // Linger 0: closing sends RST instead of FIN.
+        socket2::SockRef::from(&client).set_linger(Some(Duration::ZERO))?;
+        return Ok(());
+    }
     if f.cut_body && !body.is_empty() {
         out.extend_from_slice(&body[..body.len() / 2]);
     } else {

@@ -167,17 +167,53 @@ where
 ///
 /// The error, if any, is printed once on stderr as `<tool>: <error>`. A broken
 /// pipe on stdout is not an error: the reader went away, which is its right.
+/// SIGTERM and SIGINT end the run with 143 and 130 ([`crate::signals`]).
 pub fn run_main(tool: &str, body: impl FnOnce() -> Result<Exit>) -> ExitCode {
-    match body() {
+    crate::signals::install(tool);
+    let outcome = body();
+    crate::signals::finish();
+    match outcome {
         Ok(status) => status.into(),
         Err(err) => {
             if is_broken_pipe(&err) {
                 return Exit::Success.into();
             }
-            eprintln!("{tool}: {err}");
+            // A message quoting a huge input stays short (see `clip`).
+            eprintln!("{tool}: {}", crate::clip::long_words(&err.to_string()));
             err.status().into()
         }
     }
+}
+
+/// Parses the command line with `cmd` (named after the tool).
+///
+/// `--help` and `--version` print and exit 0 as clap does; a usage error
+/// is printed like every other error, `<tool>: error: …` with clap's usage
+/// hint, and exits 2, so a CI log that runs several tools names the one
+/// that was called wrongly.
+pub fn arg_matches(cmd: clap::Command) -> clap::ArgMatches {
+    let tool = cmd.get_name().to_owned();
+    match cmd.try_get_matches() {
+        Ok(matches) => matches,
+        // Help and version; and the help a tool shows when its subcommand is
+        // missing, which is the usage itself, not a message about it.
+        Err(e)
+            if !e.use_stderr()
+                || e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand =>
+        {
+            e.exit()
+        }
+        Err(e) => {
+            eprint!("{tool}: {}", e.render());
+            std::process::exit(i32::from(Exit::Usage.code()));
+        }
+    }
+}
+
+/// [`arg_matches`], then the clap derive `T` built from them.
+pub fn parse_args<T: clap::FromArgMatches>(cmd: clap::Command) -> T {
+    let matches = arg_matches(cmd);
+    T::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
 
 fn is_broken_pipe(err: &Error) -> bool {

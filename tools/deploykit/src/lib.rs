@@ -7,6 +7,7 @@
 //! TLS-aware connector ([`dsn`]), dotenv files ([`envfile`]) and the generator
 //! inputs for man pages and completions ([`docs`]).
 
+pub mod clip;
 pub mod docs;
 pub mod dsn;
 pub mod duration;
@@ -15,9 +16,11 @@ pub mod engine;
 pub mod envfile;
 pub mod exit;
 pub mod imageref;
+pub mod net;
 pub mod output;
 pub mod registry;
 pub mod secret;
+pub mod signals;
 pub mod sql;
 
 pub use exit::{Error, Exit, Result, ResultExt};

@@ -120,12 +120,18 @@ pub fn run(client: &mut Client, action: &Action, limits: Limits, done: usize) ->
 /// The error of a failed step: what it was doing, and that the steps
 /// before it are done.
 fn step_error(action: &Action, e: &postgres::Error, limits: Limits, done: usize) -> Error {
-    let what = format!(
-        "{} {} {}",
-        action.action.as_str(),
-        action.kind,
-        action.object
-    );
+    // `create database "shop"`, `grant schema "public" privileges`: the
+    // object may already name its kind (as in the plan's Display).
+    let what = if action.object.starts_with(&format!("{} ", action.kind)) {
+        format!("{} {}", action.action.as_str(), action.object)
+    } else {
+        format!(
+            "{} {} {}",
+            action.action.as_str(),
+            action.object,
+            action.kind
+        )
+    };
     let after = format!("; the {done} step(s) before it are done, this one was rolled back");
     match e.as_db_error() {
         Some(db) if db.code().code() == "55P03" => Error::remote(format!(
@@ -144,6 +150,10 @@ fn step_error(action: &Action, e: &postgres::Error, limits: Limits, done: usize)
             ))
         }
         Some(db) => Error::remote(format!("{what}: {}{after}", db.message())),
-        None => Error::remote(format!("{what}: {e}{after}")),
+        // The connection broke: the server may or may not have run it.
+        None => Error::remote(format!(
+            "{what}: {e}; the {done} step(s) before it are done, this one may or may not \
+             have taken effect: run again to converge"
+        )),
     }
 }

@@ -297,6 +297,19 @@ pub struct Request<'a> {
     pub image_repo: Option<&'a str>,
 }
 
+/// The longest image name registries and engines accept (the
+/// distribution reference grammar's limit on the whole name).
+const MAX_IMAGE_REPO: usize = 255;
+
+/// Whether `repo` can be the image repository the overlays pin.
+fn image_repo_ok(repo: &str) -> bool {
+    !repo.is_empty()
+        && repo.len() <= MAX_IMAGE_REPO
+        && repo.chars().all(|c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '_' | '/' | ':')
+        })
+}
+
 /// Resolves the answers from the request and the repo.
 pub fn answers(req: &Request<'_>, repo: &Repo) -> Result<(Answers, Vec<String>)> {
     let mut warnings = Vec::new();
@@ -336,14 +349,9 @@ pub fn answers(req: &Request<'_>, repo: &Repo) -> Result<(Answers, Vec<String>)>
             format!("registry.invalid/{}/{}", &scope[1..], req.name)
         }),
     };
-    let image_ok = !image_repo.is_empty()
-        && image_repo.chars().all(|c| {
-            c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '_' | '/' | ':')
-        })
-        && !image_repo.contains('@');
-    if !image_ok {
+    if !image_repo_ok(&image_repo) {
         return Err(Error::usage(format!(
-            "--image-repo {image_repo:?} is not an image repository (lowercase, no tag or digest)"
+            "--image-repo {image_repo:?} is not an image repository (lowercase, no tag or digest, at most {MAX_IMAGE_REPO} characters)"
         )));
     }
     Ok((
@@ -582,4 +590,20 @@ pub fn unified_diff(path: &str, before: &str, after: &str) -> String {
         .context_radius(3)
         .header(&format!("a/{path}"), &format!("b/{path}"))
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_repositories_are_lowercase_untagged_and_bounded() {
+        assert!(image_repo_ok("ghcr.io/acme/api"));
+        assert!(image_repo_ok("127.0.0.1:5000/acme/api"));
+        assert!(!image_repo_ok(""));
+        assert!(!image_repo_ok("Bad Repo"));
+        assert!(!image_repo_ok("ghcr.io/acme/api@sha256:abc"));
+        assert!(image_repo_ok(&format!("ghcr.io/{}", "a".repeat(247))));
+        assert!(!image_repo_ok(&format!("ghcr.io/{}", "a".repeat(248))));
+    }
 }

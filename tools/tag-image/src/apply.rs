@@ -305,6 +305,51 @@ struct BlobDoc {
     urls: Vec<String>,
 }
 
+/// The blobs of an image manifest, config first then the layers in order.
+#[derive(Debug, Default)]
+pub struct Blobs {
+    /// What a promotion copies, digests validated.
+    pub copy: Vec<Descriptor>,
+    /// The digests of non-distributable blobs (foreign layers, external
+    /// URLs), which stay where they are.
+    pub skipped: Vec<String>,
+}
+
+/// Reads the blobs an image manifest (OCI or Docker schema2) refers to.
+/// Every digest to copy is checked before anything is copied, so a
+/// manifest with a bad one is refused whole (exit 3).
+pub fn image_blobs(body: &[u8]) -> Result<Blobs> {
+    // serde would also read a struct from a JSON array (`[config, layers]`):
+    // a manifest is an object.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(Error::remote("the manifest is not a JSON object"));
+    }
+    let doc: ImageDoc = serde_json::from_slice(body)
+        .map_err(|e| Error::remote(format!("the manifest is not valid JSON: {e}")))?;
+    let mut blobs = Blobs::default();
+    for blob in doc.config.iter().chain(doc.layers.iter()) {
+        if !blob.urls.is_empty()
+            || blob.media_type.contains("foreign")
+            || blob.media_type.contains("nondistributable")
+        {
+            blobs.skipped.push(blob.digest.clone());
+            continue;
+        }
+        let digest = Digest::parse(&blob.digest).map_err(|e| {
+            Error::remote(format!(
+                "the manifest lists an invalid digest {:?}: {e}",
+                blob.digest
+            ))
+        })?;
+        blobs.copy.push(Descriptor {
+            media_type: blob.media_type.clone(),
+            digest,
+            size: blob.size,
+        });
+    }
+    Ok(blobs)
+}
+
 /// Makes everything `manifest` refers to exist in `target_repo`: blobs for
 /// an image, child manifests (and their blobs) for an index.
 fn copy_content(
@@ -347,31 +392,12 @@ fn copy_content(
         }
         return Ok(());
     }
-    let doc: ImageDoc = serde_json::from_slice(&manifest.body)
-        .map_err(|e| Error::remote(format!("{source}: the manifest is not valid JSON: {e}")))?;
-    for blob in doc.config.iter().chain(doc.layers.iter()) {
-        if !blob.urls.is_empty()
-            || blob.media_type.contains("foreign")
-            || blob.media_type.contains("nondistributable")
-        {
-            out.detail(format_args!(
-                "skipping non-distributable layer {}",
-                blob.digest
-            ));
-            continue;
-        }
-        let d = Digest::parse(&blob.digest).map_err(|e| {
-            Error::remote(format!(
-                "{source}: the manifest lists an invalid digest {:?}: {e}",
-                blob.digest
-            ))
-        })?;
-        let desc = Descriptor {
-            media_type: blob.media_type.clone(),
-            digest: d,
-            size: blob.size,
-        };
-        match pusher.copy_blob(source, target_repo, &desc)? {
+    let blobs = image_blobs(&manifest.body).map_err(|e| e.context(source.to_string()))?;
+    for digest in &blobs.skipped {
+        out.detail(format_args!("skipping non-distributable layer {digest}"));
+    }
+    for desc in &blobs.copy {
+        match pusher.copy_blob(source, target_repo, desc)? {
             BlobOutcome::Present => transfer.blobs_present += 1,
             BlobOutcome::Mounted => transfer.blobs_mounted += 1,
             BlobOutcome::Copied(n) => {

@@ -115,7 +115,7 @@ impl HttpClient {
             .tls_config(tls)
             .build();
         Ok(HttpClient {
-            agent: ureq::Agent::new_with_config(config),
+            agent: deploykit::net::agent(config),
         })
     }
 }

@@ -105,8 +105,13 @@ pub struct Events {
 
 impl Events {
     /// Starts listening for SIGINT and SIGTERM.
+    ///
+    /// The signal wakes the wait at once, and the stage ends as `Stopped`,
+    /// so the summary (`--json`) still says how far each stage got: the
+    /// shared handler is told to let the run report (`cooperate`).
     pub fn new() -> Result<Self> {
         use signal_hook::consts::{SIGINT, SIGTERM};
+        deploykit::signals::cooperate();
         let (tx, rx) = mpsc::channel();
         let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
             .map_err(|e| Error::new(Exit::Usage, format!("installing signal handlers: {e}")))?;

@@ -12,6 +12,11 @@ use std::fmt;
 use deploykit::dsn::Dsn;
 use url::Url;
 
+/// The longest target accepted, in bytes. HTTP servers refuse request lines
+/// far shorter (8 KiB is common), so a longer one is a mistake in the
+/// invocation, rejected at once instead of retried for a whole budget.
+pub const MAX_TARGET_LEN: usize = 16 * 1024;
+
 /// One target, parsed.
 #[derive(Clone)]
 pub enum Target {
@@ -40,14 +45,22 @@ impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Target::Http(url) => {
+                let mut shown = url.clone();
                 if url.password().is_some() {
-                    let mut shown = url.clone();
                     // Cannot fail: the URL has a host, since it has a password.
                     let _ = shown.set_password(Some("***"));
-                    write!(f, "{shown}")
-                } else {
-                    write!(f, "{url}")
                 }
+                if url.query_pairs().any(|(k, _)| is_secret_param(&k)) {
+                    let pairs: Vec<(String, String)> = url
+                        .query_pairs()
+                        .map(|(k, v)| {
+                            let v = if is_secret_param(&k) { "***".into() } else { v };
+                            (k.into_owned(), v.into_owned())
+                        })
+                        .collect();
+                    shown.query_pairs_mut().clear().extend_pairs(pairs);
+                }
+                write!(f, "{shown}")
             }
             Target::Tcp { host, port } if host.contains(':') => write!(f, "tcp://[{host}]:{port}"),
             Target::Tcp { host, port } => write!(f, "tcp://{host}:{port}"),
@@ -68,6 +81,11 @@ impl Target {
                     out.push(percent_decode(p));
                     out.push(p.to_owned());
                 }
+                out.extend(
+                    url.query_pairs()
+                        .filter(|(k, _)| is_secret_param(k))
+                        .map(|(_, v)| v.into_owned()),
+                );
             }
             Target::Tcp { .. } => {}
             Target::Postgres(dsn) => {
@@ -95,6 +113,13 @@ impl Target {
     }
 
     fn parse_direct(text: &str) -> Result<Target, String> {
+        if text.len() > MAX_TARGET_LEN {
+            // Not echoed: the message would be the whole huge input again.
+            return Err(format!(
+                "the target is too long ({} bytes, at most {MAX_TARGET_LEN}): no HTTP server or Postgres takes one that long",
+                text.len()
+            ));
+        }
         let scheme = text.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
         match scheme.as_deref() {
             Some("http" | "https") => {
@@ -180,15 +205,42 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Whether a query parameter named `name` carries a credential (`token`,
+/// `access_token`, `api_key`, `X-Amz-Signature`, `password`, …): its value
+/// is shown as `***`. Health URLs of services behind a gateway often take
+/// one, and a probe's progress lines end up in CI logs.
+fn is_secret_param(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    [
+        "token",
+        "secret",
+        "pass",
+        "pwd",
+        "key",
+        "sig",
+        "auth",
+        "credential",
+        "session",
+    ]
+    .iter()
+    .any(|word| name.contains(word))
+}
+
 /// A form of a raw target that is safe to print: user information in a
 /// URL becomes `***`, a keyword/value string is not echoed at all.
 fn redact(text: &str) -> String {
     if let Some((scheme, rest)) = text.split_once("://") {
         let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-        if let Some(at) = rest[..authority_end].rfind('@') {
-            return format!("'{scheme}://***@{}'", &rest[at + 1..]);
-        }
-        return format!("'{text}'");
+        let rest = match rest[..authority_end].rfind('@') {
+            Some(at) => format!("***@{}", &rest[at + 1..]),
+            None => rest.to_owned(),
+        };
+        // A query is not echoed: it may carry a token.
+        let rest = match rest.split_once('?') {
+            Some((before, _)) => format!("{before}?…"),
+            None => rest,
+        };
+        return format!("'{scheme}://{rest}'");
     }
     if text.contains('=') || text.contains('@') {
         return "(the connection string)".into();
@@ -202,6 +254,20 @@ mod tests {
 
     fn parse(text: &str) -> Result<Target, String> {
         Target::parse(text, |_| None)
+    }
+
+    #[test]
+    fn credentials_in_the_query_are_hidden() {
+        let t = parse("https://gw.example/readyz?token=pl4nted-tok&verbose=1&X-Amz-Signature=abc")
+            .unwrap();
+        assert_eq!(
+            t.to_string(),
+            "https://gw.example/readyz?token=***&verbose=1&X-Amz-Signature=***"
+        );
+        assert_eq!(t.secrets(), vec!["pl4nted-tok", "abc"]);
+        let plain = parse("http://127.0.0.1:9000/version?full=1").unwrap();
+        assert_eq!(plain.to_string(), "http://127.0.0.1:9000/version?full=1");
+        assert_eq!(redact("http://h/x?token=pl4nted-tok"), "'http://h/x?…'");
     }
 
     #[test]
@@ -220,6 +286,19 @@ mod tests {
             parse("http://127.0.0.1:9000/livez").unwrap().to_string(),
             "http://127.0.0.1:9000/livez"
         );
+    }
+
+    #[test]
+    fn a_huge_target_is_refused_at_once_without_echo() {
+        for text in [
+            format!("http://127.0.0.1:1/{}", "a".repeat(100 * 1024)),
+            format!("postgres://u:pl4nted-token@h/{}", "a".repeat(100 * 1024)),
+        ] {
+            let err = parse(&text).err().unwrap();
+            assert!(err.contains("too long") && err.len() < 200, "{err}");
+            assert!(!err.contains("pl4nted"));
+        }
+        assert!(parse(&format!("http://127.0.0.1:1/{}", "a".repeat(8000))).is_ok());
     }
 
     #[test]

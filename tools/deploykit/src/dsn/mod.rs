@@ -28,8 +28,9 @@ use crate::secret::{REDACTED, Secret};
 pub struct DsnError(pub(crate) String);
 
 impl fmt::Display for DsnError {
+    /// The message, with a huge quoted value shortened (see `clip`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&crate::clip::long_words(&self.0))
     }
 }
 

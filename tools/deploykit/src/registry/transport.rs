@@ -3,7 +3,7 @@
 //! Every call gets the time left of the operation's budget as ureq's global
 //! timeout (DNS, connect, TLS, headers and body included), so nothing waits
 //! past `--timeout`. Transient failures (connection refused or reset, a body
-//! cut short, timeouts, 429, 502, 503, 504) are retried with exponential
+//! cut short, timeouts, 429, 500, 502, 503, 504) are retried with exponential
 //! backoff and jitter (backon), waiting at least what `Retry-After` asks, and
 //! never starting a wait the budget cannot cover.
 
@@ -35,16 +35,40 @@ pub enum Method {
     PostForm,
     /// DELETE (a manifest by digest).
     Delete,
+    /// PUT with a body (a manifest, a blob).
+    Put,
+    /// POST with a body (starting or mounting an upload).
+    Post,
 }
 
 impl Method {
-    fn as_str(self) -> &'static str {
+    /// The method's name on the wire.
+    pub fn as_str(self) -> &'static str {
         match self {
             Method::Head => "HEAD",
             Method::Get => "GET",
-            Method::PostForm => "POST",
+            Method::PostForm | Method::Post => "POST",
             Method::Delete => "DELETE",
+            Method::Put => "PUT",
         }
+    }
+}
+
+/// A request body.
+pub enum Body<'b> {
+    /// None (or `Content-Length: 0` where the method has one).
+    Empty,
+    /// Bytes in memory: a request with them can be sent again.
+    Bytes(&'b [u8]),
+    /// A reader (its length goes in a `Content-Length` header): it can be
+    /// sent once, so a request with it is never retried.
+    Stream(&'b mut dyn std::io::Read),
+}
+
+impl Body<'_> {
+    /// Whether the body can be sent again for another attempt.
+    pub fn replayable(&self) -> bool {
+        !matches!(self, Body::Stream(..))
     }
 }
 
@@ -172,18 +196,14 @@ impl Transport {
         }
     }
 
-    /// Sends one request, retrying transient failures until `deadline`.
-    ///
-    /// `what` names the target in messages (`127.0.0.1:5000`); `url` may
-    /// carry no credentials (they travel in `headers`).
-    pub fn send(
+    /// Runs `attempt` until it succeeds, fails for good, or the budget
+    /// left before `deadline` cannot cover the next wait: exponential
+    /// backoff with jitter, at least what `Retry-After` asked.
+    pub fn retrying<T>(
         &self,
-        method: Method,
-        url: &str,
-        headers: &[(&str, String)],
-        form: Option<&str>,
         deadline: Instant,
-    ) -> std::result::Result<Response, Failure> {
+        mut attempt: impl FnMut() -> std::result::Result<T, Failure>,
+    ) -> std::result::Result<T, Failure> {
         // Shared with the sleeper, which backon wants 'static.
         let retry_after: Rc<Cell<Option<Duration>>> = Rc::new(Cell::new(None));
         let asked = Rc::clone(&retry_after);
@@ -197,7 +217,7 @@ impl Transport {
             .with_max_times(8);
         let result = (|| {
             attempts.set(attempts.get() + 1);
-            self.send_once(method, url, headers, form, deadline)
+            attempt()
         })
         .retry(backoff)
         .sleep(move |d: Duration| {
@@ -233,7 +253,12 @@ impl Transport {
         })
     }
 
-    fn send_once(
+    /// Sends one request, retrying transient failures until `deadline`,
+    /// and reads the whole answer (nothing for HEAD).
+    ///
+    /// `url` may carry no credentials (they travel in `headers`); `form` is
+    /// the body of a [`Method::PostForm`].
+    pub fn send(
         &self,
         method: Method,
         url: &str,
@@ -241,6 +266,53 @@ impl Transport {
         form: Option<&str>,
         deadline: Instant,
     ) -> std::result::Result<Response, Failure> {
+        let mut body = Body::Bytes(form.unwrap_or("").as_bytes());
+        self.retrying(deadline, || {
+            let mut resp = self.exchange(method, url, headers, &mut body, deadline)?;
+            read_answer(&mut resp, method, url)
+        })
+    }
+
+    /// Sends one request and returns the answer with its body unread,
+    /// retrying transient failures until `deadline` while the body can be
+    /// sent again (a [`Body::Stream`] is sent once).
+    pub fn open(
+        &self,
+        method: Method,
+        url: &str,
+        headers: &[(&str, String)],
+        body: &mut Body<'_>,
+        deadline: Instant,
+    ) -> std::result::Result<ureq::http::Response<ureq::Body>, Failure> {
+        let bytes: &[u8] = match body {
+            Body::Stream(..) => return self.exchange(method, url, headers, body, deadline),
+            Body::Empty => {
+                return self.retrying(deadline, || {
+                    self.exchange(method, url, headers, &mut Body::Empty, deadline)
+                });
+            }
+            Body::Bytes(b) => b,
+        };
+        self.retrying(deadline, || {
+            self.exchange(method, url, headers, &mut Body::Bytes(bytes), deadline)
+        })
+    }
+
+    /// One attempt: sends the request within the time left before
+    /// `deadline` and returns the answer with its body unread.
+    ///
+    /// An answer the retry policy treats as transient (429 and the 5xx a
+    /// registry sends when its storage or a backend hiccups: 500, 502, 503,
+    /// 504; not 501 or 505, which say what the server cannot do)
+    /// is a [`Failure`] carrying its `Retry-After`.
+    pub fn exchange(
+        &self,
+        method: Method,
+        url: &str,
+        headers: &[(&str, String)],
+        body: &mut Body<'_>,
+        deadline: Instant,
+    ) -> std::result::Result<ureq::http::Response<ureq::Body>, Failure> {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Err(Failure::fatal("deadline exceeded"));
@@ -251,6 +323,7 @@ impl Transport {
         } else {
             &self.plain
         };
+        let shown = url.split('?').next().unwrap_or(url);
         let started = Instant::now();
         let result = match method {
             Method::Head | Method::Get | Method::Delete => {
@@ -264,72 +337,48 @@ impl Transport {
                 }
                 req.config().timeout_global(Some(left)).build().call()
             }
-            Method::PostForm => {
-                let mut req = agent
-                    .post(url)
-                    .header("Content-Type", "application/x-www-form-urlencoded");
+            Method::PostForm | Method::Post | Method::Put => {
+                let mut req = if method == Method::Put {
+                    agent.put(url)
+                } else {
+                    agent.post(url)
+                };
+                if method == Method::PostForm {
+                    req = req.header("Content-Type", "application/x-www-form-urlencoded");
+                }
                 for (k, v) in headers {
                     req = req.header(*k, v.as_str());
                 }
-                req.config()
-                    .timeout_global(Some(left))
-                    .build()
-                    .send(form.unwrap_or(""))
+                let req = req.config().timeout_global(Some(left)).build();
+                match body {
+                    Body::Empty => req.send_empty(),
+                    Body::Bytes(b) => req.send(*b),
+                    Body::Stream(r) => req.send(ureq::SendBody::from_reader(&mut **r)),
+                }
             }
         };
-        let mut resp = match result {
+        let resp = match result {
             Ok(resp) => resp,
             Err(e) => {
                 let f = classify(&e);
-                self.detail(format_args!("{} {} → {}", method.as_str(), url, f.message));
+                self.detail(format_args!("{} {shown} → {}", method.as_str(), f.message));
                 return Err(f);
             }
         };
         // Counted once an HTTP answer came back (a failed TLS probe is not one).
         self.requests.set(self.requests.get() + 1);
         let status = resp.status().as_u16();
-        let headers: Vec<(String, String)> = resp
-            .headers()
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_ascii_lowercase(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
-        let body = if method == Method::Head {
-            Vec::new()
-        } else {
-            match resp.body_mut().with_config().limit(MAX_BODY).read_to_vec() {
-                Ok(body) => body,
-                Err(e) => {
-                    let mut f = classify(&e);
-                    f.message = format!("reading the response body: {}", f.message);
-                    if matches!(e, ureq::Error::BodyExceedsLimit(_)) {
-                        f.transient = false;
-                    }
-                    self.detail(format_args!(
-                        "{} {} → {status}, {}",
-                        method.as_str(),
-                        url,
-                        f.message
-                    ));
-                    return Err(f);
-                }
-            }
-        };
         self.detail(format_args!(
-            "{} {} → {status} ({})",
+            "{} {shown} → {status} ({})",
             method.as_str(),
-            url,
             crate::duration::format(started.elapsed())
         ));
-        if matches!(status, 429 | 502 | 503 | 504) {
-            let retry_after = headers
-                .iter()
-                .find(|(k, _)| k == "retry-after")
-                .and_then(|(_, v)| v.trim().parse::<u64>().ok())
+        if matches!(status, 429 | 500 | 502 | 503 | 504) {
+            let retry_after = resp
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
                 .map(Duration::from_secs);
             return Err(Failure {
                 message: format!("{} answered {status}", host_of(url)),
@@ -338,22 +387,64 @@ impl Transport {
                 not_tls: false,
             });
         }
-        Ok(Response {
-            status,
-            headers,
-            body,
-        })
+        Ok(resp)
     }
 }
 
+/// Reads an answer whole (headers, and the body up to [`MAX_BODY`] unless
+/// `method` is HEAD). A body cut short is a transient failure.
+pub fn read_answer(
+    resp: &mut ureq::http::Response<ureq::Body>,
+    method: Method,
+    url: &str,
+) -> std::result::Result<Response, Failure> {
+    let status = resp.status().as_u16();
+    let headers: Vec<(String, String)> = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_ascii_lowercase(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let body = if method == Method::Head {
+        Vec::new()
+    } else {
+        resp.body_mut()
+            .with_config()
+            .limit(MAX_BODY)
+            .read_to_vec()
+            .map_err(|e| {
+                let mut f = classify(&e);
+                f.message = format!(
+                    "{} answered {status}, then reading the body: {}",
+                    host_of(url),
+                    f.message
+                );
+                if matches!(e, ureq::Error::BodyExceedsLimit(_)) {
+                    f.transient = false;
+                }
+                f
+            })?
+    };
+    Ok(Response {
+        status,
+        headers,
+        body,
+    })
+}
+
 fn agent(tls: TlsConfig, user_agent: &str) -> Agent {
-    Agent::config_builder()
-        .http_status_as_error(false)
-        .tls_config(tls)
-        .user_agent(user_agent)
-        .max_redirects(5)
-        .build()
-        .new_agent()
+    crate::net::agent(
+        Agent::config_builder()
+            .http_status_as_error(false)
+            .tls_config(tls)
+            .user_agent(user_agent)
+            .max_redirects(5)
+            .build(),
+    )
 }
 
 /// `scheme://host[:port]` of a URL, for messages.

@@ -17,35 +17,25 @@
 //! Writes ask for `repository:NAME:pull,push` (and `pull` on the mount
 //! source); a token without `push` ends in a refusal ([`Exit::Denied`]).
 //! Requests with a replayable body are retried like the client's reads
-//! (transient failures, 429/502/503/504, with backoff, within the deadline);
+//! (transient failures, 429/500/502/503/504, with backoff, within the deadline);
 //! a streamed body cannot be replayed, so a failed blob stream fails the
 //! operation (it is idempotent: run it again).
 //!
-//! The HTTP agents are this module's own, built with the client's trust
-//! settings, because the shared transport only speaks HEAD, GET and form
-//! POSTs.
+//! Every request goes through the client's [`Transport`](super::transport):
+//! its agents, deadlines, retry policy and request counter.
 
-use std::cell::Cell;
 use std::io::Read;
-use std::rc::Rc;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use backon::{BlockingRetryable, ExponentialBuilder};
 use sha2::Digest as _;
-use ureq::Agent;
-use ureq::tls::{Certificate, RootCerts, TlsConfig};
 
 use super::challenge;
-use super::transport::{Response, host_of};
+use super::transport::{Body, Method, Response, host_of, read_answer};
 use super::{
     Auth, Client, Descriptor, basic_auth_from, basic_header, describe_auth, error_code, pull_scope,
 };
 use crate::exit::{Error, Exit, Result};
 use crate::imageref::{Digest, Reference};
-
-/// The largest response body this module reads into memory.
-const MAX_BODY: u64 = 8 << 20;
 
 /// The scope of a push to `repository`.
 pub fn push_scope(repository: &str) -> String {
@@ -63,57 +53,6 @@ pub enum BlobOutcome {
     Copied(u64),
 }
 
-/// An HTTP method this module sends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Method {
-    Head,
-    Get,
-    Put,
-    Post,
-}
-
-impl Method {
-    fn as_str(self) -> &'static str {
-        match self {
-            Method::Head => "HEAD",
-            Method::Get => "GET",
-            Method::Put => "PUT",
-            Method::Post => "POST",
-        }
-    }
-}
-
-/// A request body.
-enum Body<'b> {
-    Empty,
-    Bytes(&'b [u8]),
-    /// A reader (its length goes in `Content-Length`); can be sent once.
-    Stream(&'b mut dyn Read),
-}
-
-impl Body<'_> {
-    fn replayable(&self) -> bool {
-        !matches!(self, Body::Stream(..))
-    }
-
-    /// A copy for another attempt (`None` for a stream).
-    fn replay(&self) -> Option<Body<'_>> {
-        match self {
-            Body::Empty => Some(Body::Empty),
-            Body::Bytes(b) => Some(Body::Bytes(b)),
-            Body::Stream(..) => None,
-        }
-    }
-}
-
-/// A failed attempt, classified for the retry policy.
-#[derive(Debug)]
-struct Failure {
-    message: String,
-    transient: bool,
-    retry_after: Option<Duration>,
-}
-
 /// Where a request goes.
 enum Target<'a> {
     /// A path on the registry (`/v2/…`).
@@ -125,54 +64,13 @@ enum Target<'a> {
 /// The write side of a [`Client`].
 pub struct Pusher<'c> {
     client: &'c Client,
-    plain: Agent,
-    tls: std::cell::OnceCell<Agent>,
 }
 
 impl<'c> Pusher<'c> {
-    /// A pusher using `client`'s options, credentials and token cache.
+    /// A pusher using `client`'s options, credentials, token cache and
+    /// transport.
     pub fn new(client: &'c Client) -> Result<Pusher<'c>> {
-        if let Some(path) = &client.opts.cacert {
-            load_pem(path)?; // a bad --cacert is an input error up front
-        }
-        Ok(Pusher {
-            client,
-            plain: agent(TlsConfig::default(), &user_agent()),
-            tls: std::cell::OnceCell::new(),
-        })
-    }
-
-    /// The HTTPS agent, built on first use: reading the system roots costs
-    /// more than a whole retag on a loopback registry.
-    fn tls_agent(&self) -> std::result::Result<&Agent, Failure> {
-        if let Some(a) = self.tls.get() {
-            return Ok(a);
-        }
-        let mut certs: Vec<Certificate<'static>> = Vec::new();
-        if let Some(path) = &self.client.opts.cacert {
-            certs.extend(load_pem(path).map_err(|e| Failure {
-                message: e.to_string(),
-                transient: false,
-                retry_after: None,
-            })?);
-        }
-        let native = rustls_native_certs::load_native_certs();
-        certs.extend(
-            native
-                .certs
-                .into_iter()
-                .map(|c| Certificate::from_der(c.as_ref()).to_owned()),
-        );
-        let roots = if certs.is_empty() {
-            RootCerts::WebPki
-        } else {
-            RootCerts::Specific(Arc::new(certs))
-        };
-        let tls = TlsConfig::builder()
-            .root_certs(roots)
-            .disable_verification(self.client.opts.insecure)
-            .build();
-        Ok(self.tls.get_or_init(|| agent(tls, &user_agent())))
+        Ok(Pusher { client })
     }
 
     fn detail(&self, text: impl std::fmt::Display) {
@@ -217,7 +115,7 @@ impl<'c> Pusher<'c> {
             &push_scope(reference.path()),
             self.deadline(),
         )?;
-        let resp = read_response(&mut resp, status)?;
+        let resp = read_response(&mut resp)?;
         if !(200..=202).contains(&status) {
             return Err(write_refused(reference, "putting the manifest", &resp));
         }
@@ -244,7 +142,7 @@ impl<'c> Pusher<'c> {
             &pull_scope(repo.path()),
             self.deadline(),
         )?;
-        let resp = read_response(&mut resp, status)?;
+        let resp = read_response(&mut resp)?;
         match status {
             200 => Ok(true),
             404 => Ok(false),
@@ -294,7 +192,7 @@ impl<'c> Pusher<'c> {
             &scope,
             deadline,
         )?;
-        let resp = read_response(&mut resp, status)?;
+        let resp = read_response(&mut resp)?;
         match status {
             201 if same_registry => {
                 self.detail(format_args!(
@@ -355,7 +253,7 @@ impl<'c> Pusher<'c> {
             deadline,
         )?;
         if status != 200 {
-            let resp = read_response(&mut source, status)?;
+            let resp = read_response(&mut source)?;
             if status == 404 {
                 return Err(Error::remote(format!(
                     "blob {digest} is missing from {}",
@@ -403,7 +301,7 @@ impl<'c> Pusher<'c> {
             &push_scope(to.path()),
             deadline,
         )?;
-        let resp = read_response(&mut resp, status)?;
+        let resp = read_response(&mut resp)?;
         let actual = format!(
             "sha256:{}",
             crate::imageref::hex(&reader.hasher.finalize_reset())
@@ -476,12 +374,13 @@ impl<'c> Pusher<'c> {
                     headers.push(("Authorization", format!("Bearer {}", tok.expose())));
                 }
             }
-            let mut resp = self
-                .send(method, &url, &headers, body, deadline)
+            let mut resp = client
+                .transport
+                .open(method, &url, &headers, body, deadline)
                 .map_err(|f| Error::remote(format!("registry {domain}: {}", f.message)))?;
             let status = resp.status().as_u16();
             if status == 403 {
-                let r = read_response(&mut resp, status)?;
+                let r = read_response(&mut resp)?;
                 return Err(Error::denied(format!(
                     "{domain} refused {} on {} ({} sent; 403{})",
                     method.as_str(),
@@ -493,7 +392,7 @@ impl<'c> Pusher<'c> {
             if status != 401 {
                 return Ok((resp, status));
             }
-            let r = read_response(&mut resp, status)?;
+            let r = read_response(&mut resp)?;
             let refused = || {
                 Error::denied(format!(
                     "{domain} refused {} on {} ({} sent; 401{}): the credentials lack {scope}",
@@ -561,139 +460,6 @@ impl<'c> Pusher<'c> {
             "{domain}: authentication did not settle"
         )))
     }
-
-    /// Sends one request, retrying transient failures while the body can be
-    /// sent again and the deadline allows.
-    fn send(
-        &self,
-        method: Method,
-        url: &str,
-        headers: &[(&str, String)],
-        body: &mut Body<'_>,
-        deadline: Instant,
-    ) -> std::result::Result<ureq::http::Response<ureq::Body>, Failure> {
-        if !body.replayable() {
-            return self.send_once(method, url, headers, body, deadline);
-        }
-        let body: &Body<'_> = body;
-        let retry_after: Rc<Cell<Option<Duration>>> = Rc::new(Cell::new(None));
-        let asked = Rc::clone(&retry_after);
-        let backoff = ExponentialBuilder::default()
-            .with_min_delay(Duration::from_millis(100))
-            .with_max_delay(Duration::from_secs(5))
-            .with_factor(2.0)
-            .with_jitter()
-            .with_max_times(8);
-        (|| {
-            let mut again = body.replay().unwrap_or(Body::Empty);
-            self.send_once(method, url, headers, &mut again, deadline)
-        })
-        .retry(backoff)
-        .sleep(move |d: Duration| {
-            let wait = d.max(asked.take().unwrap_or_default());
-            std::thread::sleep(wait.min(deadline.saturating_duration_since(Instant::now())));
-        })
-        .when(|f: &Failure| {
-            let left = deadline.saturating_duration_since(Instant::now());
-            f.transient && left > f.retry_after.unwrap_or_default() + Duration::from_millis(20)
-        })
-        .notify(|f: &Failure, d: Duration| {
-            retry_after.set(f.retry_after);
-            if let Some(r) = &self.client.reporter {
-                r.progress(format_args!(
-                    "{}; retrying in {}",
-                    f.message,
-                    crate::duration::format(d.max(f.retry_after.unwrap_or_default()))
-                ));
-            }
-        })
-        .call()
-    }
-
-    fn send_once(
-        &self,
-        method: Method,
-        url: &str,
-        headers: &[(&str, String)],
-        body: &mut Body<'_>,
-        deadline: Instant,
-    ) -> std::result::Result<ureq::http::Response<ureq::Body>, Failure> {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(Failure {
-                message: "deadline exceeded".into(),
-                transient: false,
-                retry_after: None,
-            });
-        }
-        let agent = if url.starts_with("https://") {
-            self.tls_agent()?
-        } else {
-            &self.plain
-        };
-        let counter = &self.client.transport.requests;
-        counter.set(counter.get() + 1);
-        let started = Instant::now();
-        let result = match method {
-            Method::Head | Method::Get => {
-                let mut req = if method == Method::Head {
-                    agent.head(url)
-                } else {
-                    agent.get(url)
-                };
-                for (k, v) in headers {
-                    req = req.header(*k, v.as_str());
-                }
-                req.config().timeout_global(Some(left)).build().call()
-            }
-            Method::Put | Method::Post => {
-                let mut req = if method == Method::Put {
-                    agent.put(url)
-                } else {
-                    agent.post(url)
-                };
-                for (k, v) in headers {
-                    req = req.header(*k, v.as_str());
-                }
-                let req = req.config().timeout_global(Some(left)).build();
-                match body {
-                    Body::Empty => req.send_empty(),
-                    Body::Bytes(b) => req.send(*b),
-                    Body::Stream(r) => req.send(ureq::SendBody::from_reader(&mut **r)),
-                }
-            }
-        };
-        let shown = url.split('?').next().unwrap_or(url);
-        match result {
-            Ok(resp) => {
-                let status = resp.status().as_u16();
-                self.detail(format_args!(
-                    "{} {shown} → {status} ({})",
-                    method.as_str(),
-                    crate::duration::format(started.elapsed())
-                ));
-                if matches!(status, 429 | 502 | 503 | 504) {
-                    let retry_after = resp
-                        .headers()
-                        .get("retry-after")
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.trim().parse::<u64>().ok())
-                        .map(Duration::from_secs);
-                    return Err(Failure {
-                        message: format!("{} answered {status}", host_of(url)),
-                        transient: true,
-                        retry_after,
-                    });
-                }
-                Ok(resp)
-            }
-            Err(e) => {
-                let f = classify(&e);
-                self.detail(format_args!("{} {shown} → {}", method.as_str(), f.message));
-                Err(f)
-            }
-        }
-    }
 }
 
 /// A reader that hashes and counts what passes through.
@@ -712,28 +478,10 @@ impl<R: Read> Read for Hashing<R> {
     }
 }
 
-fn read_response(resp: &mut ureq::http::Response<ureq::Body>, status: u16) -> Result<Response> {
-    let headers: Vec<(String, String)> = resp
-        .headers()
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_ascii_lowercase(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
-    let body = resp
-        .body_mut()
-        .with_config()
-        .limit(MAX_BODY)
-        .read_to_vec()
-        .map_err(|e| Error::remote(format!("reading the registry's answer: {e}")))?;
-    Ok(Response {
-        status,
-        headers,
-        body,
-    })
+/// Reads an answer whole (a HEAD's body is empty).
+fn read_response(resp: &mut ureq::http::Response<ureq::Body>) -> Result<Response> {
+    read_answer(resp, Method::Get, "the registry")
+        .map_err(|f| Error::remote(format!("reading the registry's answer: {}", f.message)))
 }
 
 fn write_refused(reference: &Reference, what: &str, resp: &Response) -> Error {
@@ -753,64 +501,6 @@ fn write_refused(reference: &Reference, what: &str, resp: &Response) -> Error {
             resp.status
         ),
     )
-}
-
-fn user_agent() -> String {
-    format!("deploykit/{}", env!("CARGO_PKG_VERSION"))
-}
-
-fn agent(tls: TlsConfig, user_agent: &str) -> Agent {
-    Agent::config_builder()
-        .http_status_as_error(false)
-        .tls_config(tls)
-        .user_agent(user_agent)
-        .max_redirects(5)
-        .build()
-        .new_agent()
-}
-
-fn classify(e: &ureq::Error) -> Failure {
-    use std::io::ErrorKind as K;
-    let (message, transient) = match e {
-        ureq::Error::Timeout(t) => (format!("timed out ({t})"), true),
-        ureq::Error::Io(io) => (
-            io.to_string(),
-            matches!(
-                io.kind(),
-                K::ConnectionRefused
-                    | K::ConnectionReset
-                    | K::ConnectionAborted
-                    | K::UnexpectedEof
-                    | K::BrokenPipe
-            ),
-        ),
-        ureq::Error::ConnectionFailed => ("connection failed".into(), true),
-        ureq::Error::Protocol(p) => (format!("HTTP protocol error: {p}"), true),
-        other => (other.to_string(), false),
-    };
-    Failure {
-        message,
-        transient,
-        retry_after: None,
-    }
-}
-
-fn load_pem(path: &std::path::Path) -> Result<Vec<Certificate<'static>>> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| Error::usage(format!("reading --cacert {}: {e}", path.display())))?;
-    let certs: Vec<Certificate<'static>> = ureq::tls::parse_pem(&bytes)
-        .filter_map(|item| match item {
-            Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
-            _ => None,
-        })
-        .collect();
-    if certs.is_empty() {
-        return Err(Error::usage(format!(
-            "--cacert {}: no PEM certificate in the file",
-            path.display()
-        )));
-    }
-    Ok(certs)
 }
 
 #[cfg(test)]

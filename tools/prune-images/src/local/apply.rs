@@ -72,7 +72,13 @@ pub fn apply(engine: &Engine, plan: &Plan, target: Option<&Target>, out: &Report
     let mut error = None;
     let mut free_after = None;
     let mut done = false;
+    // A signal stops the run between two removals, so the report says
+    // exactly what was removed.
+    deploykit::signals::cooperate();
     for entry in plan.removals() {
+        if error.is_none() {
+            error = deploykit::signals::check().err();
+        }
         if done || error.is_some() {
             let o = if error.is_some() {
                 Outcome::NotAttempted

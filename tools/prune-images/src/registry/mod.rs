@@ -112,7 +112,13 @@ pub fn run(args: &RegistryPruneArgs, out: &Reporter) -> Result<Exit> {
     let still: HashSet<&str> = replanned.deletes().map(|m| m.digest.as_str()).collect();
     let mut outcomes: Vec<(String, Outcome)> = Vec::new();
     let mut error = None;
+    // A signal stops the run between two deletes, so the report says
+    // exactly what was deleted.
+    deploykit::signals::cooperate();
     for m in planned.deletes() {
+        if error.is_none() {
+            error = deploykit::signals::check().err();
+        }
         let outcome = if error.is_some() {
             Outcome::NotAttempted
         } else if !still.contains(m.digest.as_str()) {

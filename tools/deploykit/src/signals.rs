@@ -1,0 +1,132 @@
+//! SIGTERM and SIGINT end every tool with 143 and 130 and say so.
+//!
+//! A deploy host stops a job with SIGTERM (systemd, `timeout`, a CI runner
+//! cancelling); an operator stops one with Ctrl-C. Left to the default
+//! action the process dies by the signal: the shell sees 143/130, but a
+//! parent reading the wait status (a CI runner, a Rust or Python wrapper)
+//! sees no exit code at all, and nothing on stderr says why the tool
+//! stopped. [`install`] (called by [`crate::exit::run_main`] for every tool)
+//! turns the first signal into the conventions' status and a
+//! `<tool>: terminated by SIGTERM` line.
+//!
+//! What makes this safe is the shape of the work, not the handler: a
+//! Postgres transaction that is cut off with its connection is rolled back
+//! by the server, and a tag is written only after everything it refers to
+//! is in place. So by default the process ends at once, wherever it is.
+//!
+//! A tool whose run is a sequence of independent steps that it reports
+//! (prune-images deleting one image after another) calls [`cooperate`] and
+//! checks [`check`] between steps: the signal then stops it at the next step
+//! boundary and the report says what was done. A step that does not end
+//! within [`GRACE`] (a request stuck on a slow remote) is cut off anyway,
+//! so a signal never waits on a remote.
+
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{Condvar, Mutex, PoisonError};
+use std::time::Duration;
+
+use signal_hook::consts::{SIGINT, SIGTERM};
+
+use crate::exit::{Error, Exit, Result};
+
+/// How long a cooperating tool has, after the signal, to reach a step
+/// boundary and end on its own before the process is ended for it.
+pub const GRACE: Duration = Duration::from_secs(1);
+
+/// The first signal received (0: none yet).
+static RECEIVED: AtomicI32 = AtomicI32::new(0);
+/// Whether the running tool checks [`check`] between its steps.
+static COOPERATIVE: AtomicBool = AtomicBool::new(false);
+/// Set once the tool's body has returned: from then on the main thread owns
+/// the exit (and its one error line), the handler stays quiet.
+static FINISHED: Mutex<bool> = Mutex::new(false);
+static FINISHED_CHANGED: Condvar = Condvar::new();
+
+/// The exit status a signal ends the process with.
+fn status_of(signal: i32) -> Exit {
+    if signal == SIGINT {
+        Exit::Interrupted
+    } else {
+        Exit::Terminated
+    }
+}
+
+/// Starts handling SIGTERM and SIGINT for `tool`.
+///
+/// If the handler cannot be installed the default action stays, which still
+/// ends the process; nothing else depends on it, so that is not an error.
+pub fn install(tool: &str) {
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+        return;
+    };
+    let tool = tool.to_owned();
+    let _ = std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                RECEIVED.store(signal, Ordering::SeqCst);
+                end(&tool, status_of(signal));
+            }
+        });
+}
+
+/// Ends the process with `status` unless the tool's body finishes first
+/// (at once, or within [`GRACE`] for a cooperating tool).
+fn end(tool: &str, status: Exit) {
+    let finished = FINISHED.lock().unwrap_or_else(PoisonError::into_inner);
+    let finished = if COOPERATIVE.load(Ordering::SeqCst) {
+        FINISHED_CHANGED
+            .wait_timeout_while(finished, GRACE, |done| !*done)
+            .unwrap_or_else(PoisonError::into_inner)
+            .0
+    } else {
+        finished
+    };
+    if !*finished {
+        eprintln!("{tool}: {}", status.meaning());
+        // Holding the lock: the main thread cannot start its own exit now.
+        std::process::exit(i32::from(status.code()));
+    }
+}
+
+/// Marks the tool's body as returned: the main thread reports and exits.
+pub fn finish() {
+    let mut finished = FINISHED.lock().unwrap_or_else(PoisonError::into_inner);
+    *finished = true;
+    FINISHED_CHANGED.notify_all();
+}
+
+/// Declares that the tool checks [`check`] between its steps, so a signal
+/// lets the current step finish (within [`GRACE`]) and the tool report.
+pub fn cooperate() {
+    COOPERATIVE.store(true, Ordering::SeqCst);
+}
+
+/// `Err` with exit 143 or 130 once SIGTERM or SIGINT has arrived: the
+/// point between two steps where a cooperating tool stops.
+pub fn check() -> Result<()> {
+    match RECEIVED.load(Ordering::SeqCst) {
+        0 => Ok(()),
+        signal => {
+            let status = status_of(signal);
+            Err(Error::new(status, status.meaning()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signals_map_to_the_conventions_statuses() {
+        assert_eq!(status_of(SIGTERM).code(), 143);
+        assert_eq!(status_of(SIGINT).code(), 130);
+    }
+
+    #[test]
+    fn check_passes_until_a_signal_arrives() {
+        // The unit-test process never receives one.
+        assert!(check().is_ok());
+    }
+}
