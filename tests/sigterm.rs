@@ -4,12 +4,13 @@
 //!
 //! "In the middle" is observed, not guessed: the test waits until a
 //! loopback server that never answers has the tool's connection, until
-//! Postgres shows the tool's session waiting on a lock, or until the slow
-//! fault proxy holds one of the tool's requests, and only then signals.
+//! Postgres shows the tool's session waiting on a lock, or until a slow
+//! fault proxy (in front of the registry or of dockerd's socket) holds one
+//! of the tool's requests, and only then signals.
 //! Then it checks the state the user would find: the catalog, the tags,
 //! the manifests left in the registry against what the report says.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
@@ -19,6 +20,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use deploykit_tests::bins::Running;
+use deploykit_tests::engine::{Kind, TestEngine, TestImage};
+use deploykit_tests::faults::EngineProxy;
 use deploykit_tests::pg::{TestPg, free_port};
 use deploykit_tests::registry::{FaultProxy, Faults, Format, OciImage, TestRegistry};
 use deploykit_tests::{Run, Tool};
@@ -477,4 +480,68 @@ fn prune_images_registry_apply_stops_between_deletes_and_reports_them() {
         (1..4).contains(&deleted),
         "stopped mid-run: some deleted, not all ({deleted})\n{run}"
     );
+}
+
+#[test]
+fn prune_images_local_apply_stops_between_removals_and_reports_them() {
+    let engine = TestEngine::start(Kind::Dockerd);
+    let repo = "localhost/deploykit-test/sigterm";
+    for (v, days) in [("v1", 50), ("v2", 40), ("v3", 30), ("v4", 20), ("v5", 10)] {
+        engine.load(
+            &TestImage::new(&format!("sigterm-{v}"), days),
+            &format!("{repo}:{v}"),
+        );
+    }
+    let newest = engine.image_id(&format!("{repo}:v5")).expect("v5");
+    let before: BTreeSet<String> = engine.image_ids().into_iter().collect();
+    // Each removal takes 600 ms on its way to dockerd.
+    let sock = engine.host().trim_start_matches("unix://").to_owned();
+    let proxy = EngineProxy::slow_deletes(
+        Path::new(&sock),
+        &engine.scratch(),
+        Duration::from_millis(600),
+    );
+    let tool = Tool::new("prune-images")
+        .env("DOCKER_HOST", proxy.host())
+        .args([
+            "local",
+            "--keep",
+            "1",
+            "--apply",
+            "--json",
+            "--timeout",
+            "60s",
+        ])
+        .spawn();
+    wait_until("a removal went through", || {
+        proxy
+            .forwarded
+            .lock()
+            .expect("forwarded")
+            .iter()
+            .any(|l| l.starts_with("DELETE "))
+    });
+    let run = stop_with(tool, "TERM");
+
+    // What the report says was removed is exactly what is gone, and the
+    // rest is still there: the run stopped between two removals.
+    let after: BTreeSet<String> = engine.image_ids().into_iter().collect();
+    let gone: BTreeSet<String> = before.difference(&after).cloned().collect();
+    let report = run.json();
+    let outcome = |result: &str| -> BTreeSet<String> {
+        report["images"]
+            .as_array()
+            .expect("images")
+            .iter()
+            .filter(|i| i["outcome"]["result"] == result)
+            .map(|i| i["id"].as_str().expect("id").to_owned())
+            .collect()
+    };
+    assert_eq!(outcome("removed"), gone, "{run}");
+    assert!(
+        (1..4).contains(&gone.len()),
+        "stopped mid-run: some removed, not all four ({gone:?})\n{run}"
+    );
+    assert!(!outcome("not_attempted").is_empty(), "{run}");
+    assert!(after.contains(&newest), "the kept image stays");
 }

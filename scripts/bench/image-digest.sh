@@ -4,7 +4,9 @@
 #   resolve:     image-digest resolve  vs  skopeo inspect --format '{{.Digest}}'
 #                against a local distribution registry (open, and htpasswd
 #                Basic auth): wall time (hyperfine) and HTTP requests per
-#                resolve (from the registry's access log).
+#                resolve (from the registry's access log), next to the floor
+#                any CLI pays: starting a process (/bin/true) plus one
+#                manifest GET on a fresh connection from a running client.
 #   fingerprint: image-digest fingerprint  vs  find | sort | xargs sha256sum | sha256sum
 #                on a generated tree (FILES files, about MB megabytes), warm
 #                page cache: throughput in MB/s, next to the single-core
@@ -85,6 +87,25 @@ for kind in open basic; do
     -n "skopeo inspect ($kind)" "skopeo --insecure-policy inspect --tls-verify=false --authfile $W/auth.json --format {{.Digest}} docker://$ref"
 done
 
+# The floor under any resolve from a CLI: a process start, and the
+# registry's answer to one manifest GET on a fresh connection (measured from
+# a running Python client, so no process start is in it).
+echo "== resolve floor"
+hyperfine -N --warmup 10 --runs 300 --export-markdown "$W/resolve-floor.md" -n "process start (/bin/true)" /bin/true
+python3 - "$OPEN" <<'PY'
+import http.client, sys, time
+port, n = int(sys.argv[1]), 300
+accept = "application/vnd.oci.image.manifest.v1+json"
+for _ in range(10):
+    c = http.client.HTTPConnection("127.0.0.1", port); c.request("GET", "/v2/bench/app/manifests/1", headers={"Accept": accept}); c.getresponse().read(); c.close()
+t = time.perf_counter()
+for _ in range(n):
+    c = http.client.HTTPConnection("127.0.0.1", port)
+    c.request("GET", "/v2/bench/app/manifests/1", headers={"Accept": accept})
+    c.getresponse().read(); c.close()
+print("manifest GET on a fresh connection (open registry, %d runs): mean %.2f ms" % (n, (time.perf_counter() - t) / n * 1000))
+PY
+
 echo "== fingerprint ($FILES files, ~$MB MB)"
 T=$W/tree; mkdir -p "$T"
 per=$(( MB * 1024 * 1024 / FILES ))
@@ -110,4 +131,4 @@ hyperfine --warmup 1 --min-runs 5 --export-markdown "$W/fingerprint.md" \
 echo "== single-core sha256 limit (openssl speed -evp sha256, 16 KiB blocks)"
 openssl speed -evp sha256 -bytes 16384 -seconds 3 2>/dev/null | tail -1
 echo "cores: $(nproc)"
-cat "$W"/resolve-open.md "$W"/resolve-basic.md "$W"/fingerprint.md
+cat "$W"/resolve-open.md "$W"/resolve-basic.md "$W"/resolve-floor.md "$W"/fingerprint.md

@@ -119,6 +119,7 @@ struct EngineShared {
     upstream: PathBuf,
     path: PathBuf,
     ok_deletes: usize,
+    delete_delay: Duration,
     deletes: AtomicUsize,
     down: AtomicBool,
     open: Mutex<Vec<UnixStream>>,
@@ -128,6 +129,22 @@ struct EngineShared {
 impl EngineProxy {
     /// Listens on `dir/proxy.sock`, forwarding to the socket `upstream`.
     pub fn start(upstream: &Path, dir: &Path, ok_deletes: usize) -> EngineProxy {
+        Self::start_with(upstream, dir, ok_deletes, Duration::ZERO)
+    }
+
+    /// An engine that never stops but takes `delay` over every removal
+    /// (each `DELETE` waits that long before it is forwarded), so a test
+    /// can act while a prune is between its first and last removal.
+    pub fn slow_deletes(upstream: &Path, dir: &Path, delay: Duration) -> EngineProxy {
+        Self::start_with(upstream, dir, usize::MAX, delay)
+    }
+
+    fn start_with(
+        upstream: &Path,
+        dir: &Path,
+        ok_deletes: usize,
+        delete_delay: Duration,
+    ) -> EngineProxy {
         let path = dir.join("proxy.sock");
         let _ = std::fs::remove_file(&path);
         let listener = UnixListener::bind(&path).expect("binding the engine proxy");
@@ -138,6 +155,7 @@ impl EngineProxy {
             upstream: upstream.to_owned(),
             path: path.clone(),
             ok_deletes,
+            delete_delay,
             deletes: AtomicUsize::new(0),
             down: AtomicBool::new(false),
             open: Mutex::new(Vec::new()),
@@ -220,6 +238,9 @@ fn engine_connection(mut client: UnixStream, shared: &EngineShared) -> io::Resul
             }
             let _ = upstream.shutdown(Shutdown::Both);
             return Ok(());
+        }
+        if line.starts_with("DELETE ") {
+            thread::sleep(shared.delete_delay);
         }
         shared.forwarded.lock().expect("forwarded lock").push(line);
         upstream.write_all(&head)?;
