@@ -570,13 +570,23 @@ impl Reference {
 
     /// `reference.FamiliarName`: the short name users type (`ubuntu`,
     /// `me/app`, `127.0.0.1:5000/app`).
+    ///
+    /// Unlike Go, a Docker Hub path whose first component would be read as
+    /// a registry (`docker.io/my.org/app`) keeps its `docker.io/`: Go's
+    /// `my.org/app` names an image on another registry, which a user who
+    /// copies it would pull instead (found by the `imageref` fuzz target).
     pub fn familiar_name(&self) -> String {
         if self.domain != DEFAULT_DOMAIN {
             return self.name();
         }
-        match self.path.strip_prefix(OFFICIAL_REPO_PREFIX) {
-            Some(rest) if !rest.contains('/') => rest.to_owned(),
-            _ => self.path.clone(),
+        let short = match self.path.strip_prefix(OFFICIAL_REPO_PREFIX) {
+            Some(rest) if !rest.contains('/') => rest,
+            _ => &self.path,
+        };
+        if split_docker_domain(short) == (DEFAULT_DOMAIN.to_owned(), self.path.clone()) {
+            short.to_owned()
+        } else {
+            self.name()
         }
     }
 
@@ -620,6 +630,25 @@ mod tests {
     use super::*;
 
     const D: &str = "sha256:ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff";
+
+    #[test]
+    fn a_hub_path_that_looks_like_a_registry_keeps_its_domain() {
+        let r = parse_normalized("docker.io/my.org/app:1").unwrap();
+        assert_eq!(r.familiar(), "docker.io/my.org/app:1");
+        assert_eq!(parse_normalized(&r.familiar()).unwrap(), r);
+        let r = parse_normalized("docker.io/localhost/app").unwrap();
+        assert_eq!(r.familiar_name(), "docker.io/localhost/app");
+        let r = parse_normalized("docker.io/docker.io/app").unwrap();
+        assert_eq!(r.familiar_name(), "docker.io/docker.io/app");
+        assert_eq!(
+            parse_normalized("ubuntu:22.04").unwrap().familiar(),
+            "ubuntu:22.04"
+        );
+        assert_eq!(
+            parse_normalized("docker.io/me/app").unwrap().familiar(),
+            "me/app"
+        );
+    }
 
     #[test]
     fn docker_ref_normalisation() {
