@@ -495,6 +495,15 @@ fn classify(endpoint: &Endpoint, what: &str, e: &bollard::errors::Error) -> Erro
                     "{endpoint}: permission denied on the engine socket (run as root or as a member of the docker group)"
                 ));
             }
+            // hyper's words for a peer that hung up mid-exchange.
+            if low.contains("connection closed before message completed")
+                || low.contains("connection reset")
+                || low.contains("broken pipe")
+            {
+                return Error::remote(format!(
+                    "{endpoint}: {what}: the engine closed the connection without answering (did it stop or restart?)"
+                ));
+            }
             let hint = if low.contains("connection refused") || low.contains("no such file") {
                 " (is the engine running?)"
             } else {

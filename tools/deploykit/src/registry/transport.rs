@@ -456,6 +456,11 @@ pub fn host_of(url: &str) -> &str {
 fn classify(e: &ureq::Error) -> Failure {
     use std::io::ErrorKind as K;
     match e {
+        // Every exchange gets the time left of the budget as its global
+        // timeout: running out of it is the budget ending, said as such.
+        ureq::Error::Timeout(ureq::Timeout::Global) => {
+            Failure::transient("no answer before the --timeout budget ran out")
+        }
         ureq::Error::Timeout(t) => Failure::transient(format!("timed out ({t})")),
         ureq::Error::Io(io)
             if io
