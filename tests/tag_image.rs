@@ -645,11 +645,15 @@ fn a_registry_failing_mid_promotion_leaves_no_tag_on_another_digest() {
         let old = reg.push_image(&old_image, &format!("{repo}:prod-abc1234"));
         let proxy = WriteFaultProxy::start(reg.port(), ok_writes);
         let via = format!("127.0.0.1:{}", proxy.port);
+        // The proxy's 500s never stop: the tool retries them (a 500 may be
+        // transient) until its budget is spent, kept short here.
         let run = tag_image(&[
             "apply",
             &format!("{via}/ci/app:build-1"),
             "prod-abc1234",
             "--force",
+            "--timeout",
+            "2s",
             "--to",
             &format!("{via}/{repo}"),
         ]);
