@@ -27,6 +27,19 @@ pub enum Exit {
 }
 
 impl Exit {
+    /// How specific a failure is, for a run over several inputs that exits
+    /// with the most telling status: a refusal, then an unreachable remote,
+    /// then bad input, then "no" (0 for the rest).
+    pub fn rank(self) -> u8 {
+        match self {
+            Exit::Denied => 4,
+            Exit::Remote => 3,
+            Exit::Usage => 2,
+            Exit::No => 1,
+            _ => 0,
+        }
+    }
+
     /// Every status, in numeric order (used to render EXIT STATUS sections).
     pub const ALL: [Exit; 7] = [
         Exit::Success,

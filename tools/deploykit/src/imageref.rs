@@ -68,16 +68,9 @@ fn domain_and_port() -> String {
     format!("(?:{domain_name}|{IPV6_ADDRESS})(?::[0-9]+)?")
 }
 
-fn compile(pattern: &str) -> Regex {
-    // The patterns are constants of this module; a failure is a bug caught by
-    // every unit test, not a runtime condition.
-    #[allow(clippy::expect_used)]
-    Regex::new(pattern).expect("reference grammar compiles")
-}
-
 /// `^(name)(?::(tag))?(?:@(digest))?$`
 static REFERENCE_RE: LazyLock<Regex> = LazyLock::new(|| {
-    compile(&format!(
+    crate::constant_regex(&format!(
         "^((?:{}/)?{})(?::({TAG}))?(?:@({DIGEST}))?$",
         domain_and_port(),
         remote_name()
@@ -85,19 +78,21 @@ static REFERENCE_RE: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// `^(?:(domain)/)?(remote-name)$`
 static ANCHORED_NAME_RE: LazyLock<Regex> = LazyLock::new(|| {
-    compile(&format!(
+    crate::constant_regex(&format!(
         "^(?:({})/)?({})$",
         domain_and_port(),
         remote_name()
     ))
 });
-static ANCHORED_TAG_RE: LazyLock<Regex> = LazyLock::new(|| compile(&format!("^{TAG}$")));
-static ANCHORED_DIGEST_RE: LazyLock<Regex> = LazyLock::new(|| compile(&format!("^{DIGEST}$")));
+static ANCHORED_TAG_RE: LazyLock<Regex> =
+    LazyLock::new(|| crate::constant_regex(&format!("^{TAG}$")));
+static ANCHORED_DIGEST_RE: LazyLock<Regex> =
+    LazyLock::new(|| crate::constant_regex(&format!("^{DIGEST}$")));
 static ANCHORED_DOMAIN_RE: LazyLock<Regex> =
-    LazyLock::new(|| compile(&format!("^{}$", domain_and_port())));
+    LazyLock::new(|| crate::constant_regex(&format!("^{}$", domain_and_port())));
 // go-digest's DigestRegexp, used to tell a malformed digest from an unknown algorithm.
 static GO_DIGEST_RE: LazyLock<Regex> =
-    LazyLock::new(|| compile("^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"));
+    LazyLock::new(|| crate::constant_regex("^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"));
 
 /// Why a reference does not parse: the errors of distribution/reference and
 /// go-digest, with their messages.

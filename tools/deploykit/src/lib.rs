@@ -25,3 +25,14 @@ pub mod sql;
 
 pub use exit::{Error, Exit, Result, ResultExt};
 pub use secret::Secret;
+
+/// Compiles one of the tools' constant patterns (an image reference's
+/// grammar, a push log's digest line).
+///
+/// Only for patterns written in the source: they either always compile or
+/// never do, and every unit test of the module that owns one compiles it,
+/// so a failure is a bug found before release, never a user's input.
+pub fn constant_regex(pattern: &str) -> regex::Regex {
+    #[allow(clippy::expect_used)]
+    regex::Regex::new(pattern).expect("a constant pattern of the source compiles")
+}

@@ -50,22 +50,24 @@ impl Found {
     }
 }
 
-static PUSH_REPO: LazyLock<Regex> =
-    LazyLock::new(|| re(r"The push refers to (?:a )?repository \[([^\]\s]+)\]"));
-static PUSH_DIGEST: LazyLock<Regex> =
-    LazyLock::new(|| re(r"^\s*(\S+): digest: (sha256:[0-9a-f]{64}) size: ([0-9]+)\s*$"));
-static BUILDKIT: LazyLock<Regex> =
-    LazyLock::new(|| re(r"pushing manifest for (\S+?)@(sha256:[0-9a-f]{64})"));
-static REF_AT_DIGEST: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?:^|[\s\x22'=\[(])([A-Za-z0-9][A-Za-z0-9._:/\[\]-]*)@(sha256:[0-9a-f]{64})\b")
+static PUSH_REPO: LazyLock<Regex> = LazyLock::new(|| {
+    deploykit::constant_regex(r"The push refers to (?:a )?repository \[([^\]\s]+)\]")
 });
-static BARE_DIGEST: LazyLock<Regex> = LazyLock::new(|| re(r"^\s*(sha256:[0-9a-f]{64})\s*$"));
-static ANSI: LazyLock<Regex> = LazyLock::new(|| re(r"\x1b\[[0-9;?]*[A-Za-z]"));
-
-fn re(pattern: &str) -> Regex {
-    #[allow(clippy::expect_used)]
-    Regex::new(pattern).expect("constant pattern compiles")
-}
+static PUSH_DIGEST: LazyLock<Regex> = LazyLock::new(|| {
+    deploykit::constant_regex(r"^\s*(\S+): digest: (sha256:[0-9a-f]{64}) size: ([0-9]+)\s*$")
+});
+static BUILDKIT: LazyLock<Regex> = LazyLock::new(|| {
+    deploykit::constant_regex(r"pushing manifest for (\S+?)@(sha256:[0-9a-f]{64})")
+});
+static REF_AT_DIGEST: LazyLock<Regex> = LazyLock::new(|| {
+    deploykit::constant_regex(
+        r"(?:^|[\s\x22'=\[(])([A-Za-z0-9][A-Za-z0-9._:/\[\]-]*)@(sha256:[0-9a-f]{64})\b",
+    )
+});
+static BARE_DIGEST: LazyLock<Regex> =
+    LazyLock::new(|| deploykit::constant_regex(r"^\s*(sha256:[0-9a-f]{64})\s*$"));
+static ANSI: LazyLock<Regex> =
+    LazyLock::new(|| deploykit::constant_regex(r"\x1b\[[0-9;?]*[A-Za-z]"));
 
 /// Splits `name[:tag]` into the canonical repository and the tag, when it
 /// parses as a reference.

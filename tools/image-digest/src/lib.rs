@@ -36,15 +36,3 @@ pub fn run(cli: &Cli) -> Result<Exit> {
         Command::Fingerprint(args) => fingerprint::run(args, &out),
     }
 }
-
-/// Orders statuses for a run over several inputs: a refusal is the most
-/// specific answer, then an unreachable remote, then bad input, then "no".
-pub fn exit_rank(exit: Exit) -> u8 {
-    match exit {
-        Exit::Denied => 4,
-        Exit::Remote => 3,
-        Exit::Usage => 2,
-        Exit::No => 1,
-        _ => 0,
-    }
-}

@@ -14,7 +14,6 @@ use deploykit::registry::{Client, Descriptor, Platform};
 use serde::Serialize;
 
 use crate::cli::ResolveArgs;
-use crate::exit_rank;
 
 /// One resolved reference, as `--json` shows it.
 #[derive(Debug, Serialize)]
@@ -99,7 +98,7 @@ pub fn run(args: &ResolveArgs, out: &Reporter) -> Result<Exit> {
                 if single && !out.json() {
                     return Err(err);
                 }
-                if exit_rank(err.status()) > exit_rank(worst) {
+                if err.status().rank() > worst.rank() {
                     worst = err.status();
                 }
                 eprintln!("image-digest: {err}");

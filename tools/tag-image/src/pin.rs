@@ -74,17 +74,13 @@ impl Kind {
 }
 
 static COMPOSE_RE: LazyLock<Regex> =
-    LazyLock::new(|| compile(r"^(\s*(?:-\s+)?image\s*:[ \t]*)(.*)$"));
-static ENV_RE: LazyLock<Regex> =
-    LazyLock::new(|| compile(r"^(\s*(?:export\s+)?)([A-Za-z_][A-Za-z0-9_]*_IMAGE)(\s*=\s*)(.*)$"));
-static KEY_RE: LazyLock<Regex> =
-    LazyLock::new(|| compile(r"^(\s*)(-\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*:[ \t]*(.*)$"));
-
-fn compile(pattern: &str) -> Regex {
-    // Constant patterns of this module, exercised by every unit test.
-    #[allow(clippy::expect_used)]
-    Regex::new(pattern).expect("pin patterns compile")
-}
+    LazyLock::new(|| deploykit::constant_regex(r"^(\s*(?:-\s+)?image\s*:[ \t]*)(.*)$"));
+static ENV_RE: LazyLock<Regex> = LazyLock::new(|| {
+    deploykit::constant_regex(r"^(\s*(?:export\s+)?)([A-Za-z_][A-Za-z0-9_]*_IMAGE)(\s*=\s*)(.*)$")
+});
+static KEY_RE: LazyLock<Regex> = LazyLock::new(|| {
+    deploykit::constant_regex(r"^(\s*)(-\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*:[ \t]*(.*)$")
+});
 
 /// A value in a line: what precedes it, the value, what follows it (closing
 /// quote, spaces, a comment).

@@ -101,7 +101,7 @@ fn check(args: &CheckArgs, flags: FromFlags, out: &Reporter) -> Result<Exit> {
             Class::Unreachable => Exit::Remote,
             Class::Refused => Exit::Denied,
         })
-        .max_by_key(|e| exit_rank(*e))
+        .max_by_key(|e| e.rank())
         .unwrap_or(Exit::Success);
 
     if out.json() {
@@ -129,18 +129,6 @@ fn check(args: &CheckArgs, flags: FromFlags, out: &Reporter) -> Result<Exit> {
         }
     }
     Ok(status)
-}
-
-/// A login refused is the most specific answer, then an unreachable server,
-/// then broken input, then a policy finding.
-fn exit_rank(exit: Exit) -> u8 {
-    match exit {
-        Exit::Denied => 4,
-        Exit::Remote => 3,
-        Exit::Usage => 2,
-        Exit::No => 1,
-        _ => 0,
-    }
 }
 
 /// Collects the three DSNs: a flag wins, then `--env-file`, then the

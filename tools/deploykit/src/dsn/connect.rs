@@ -201,7 +201,7 @@ impl TlsPlan {
         };
         Ok(TlsPlan {
             mode,
-            config: Some(Arc::new(client_config(check, roots))),
+            config: Some(Arc::new(client_config(check, roots)?)),
         })
     }
 }
@@ -255,19 +255,20 @@ fn load_system_roots() -> Result<RootCertStore> {
 
 /// A rustls client configuration on the ring provider that checks the
 /// server certificate as `check` says.
-fn client_config(check: Check, roots: Option<RootCertStore>) -> ClientConfig {
+fn client_config(check: Check, roots: Option<RootCertStore>) -> Result<ClientConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verifier = PgCertVerifier {
         check,
         roots: Arc::new(roots.unwrap_or_else(RootCertStore::empty)),
         algorithms: provider.signature_verification_algorithms,
     };
-    ClientConfig::builder_with_provider(provider)
+    let config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .expect("the ring provider supports the default protocol versions")
+        .map_err(|e| Error::usage(format!("setting up TLS: {e}")))?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(verifier))
-        .with_no_client_auth()
+        .with_no_client_auth();
+    Ok(config)
 }
 
 /// The server certificate verifier of libpq's sslmodes.

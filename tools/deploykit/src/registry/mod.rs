@@ -261,12 +261,41 @@ enum Scheme {
     Http,
 }
 
+/// The kinds of credentials a request has tried in its authentication
+/// dance, so each is tried once.
+#[derive(Debug, Clone, Copy)]
+struct Tried {
+    token: bool,
+    basic: bool,
+}
+
+impl Tried {
+    /// Starting with `auth`: Basic sent up front counts as tried.
+    fn after(auth: &Auth) -> Tried {
+        Tried {
+            token: false,
+            basic: matches!(auth, Auth::Basic(..)),
+        }
+    }
+}
+
 /// What to send in `Authorization` next.
 #[derive(Debug, Clone)]
 enum Auth {
     None,
     Basic(String, Secret),
     Bearer(Secret),
+}
+
+impl Auth {
+    /// The `Authorization` value to send, if any.
+    fn header(&self) -> Option<String> {
+        match self {
+            Auth::None => None,
+            Auth::Basic(user, pw) => Some(basic_header(user, pw)),
+            Auth::Bearer(tok) => Some(format!("Bearer {}", tok.expose())),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -555,17 +584,10 @@ impl Client {
         let domain = reference.domain().to_owned();
         let scope = scope.to_owned();
         let mut auth = self.initial_auth(&domain, &scope)?;
-        let mut tried_token_for_scope = false;
-        let mut tried_basic = matches!(auth, Auth::Basic(..));
+        let mut tried = Tried::after(&auth);
         for _round in 0..4 {
             let mut headers: Vec<(&str, String)> = extra.to_vec();
-            match &auth {
-                Auth::None => {}
-                Auth::Basic(user, pw) => headers.push(("Authorization", basic_header(user, pw))),
-                Auth::Bearer(tok) => {
-                    headers.push(("Authorization", format!("Bearer {}", tok.expose())));
-                }
-            }
+            headers.extend(auth.header().map(|h| ("Authorization", h)));
             let resp = self.send(method, &domain, path, &headers, deadline)?;
             if resp.status == 403 {
                 return Err(Error::denied(format!(
@@ -580,47 +602,9 @@ impl Client {
             if resp.status != 401 {
                 return Ok(resp);
             }
-            let challenges = challenge::parse_headers(resp.headers_named("www-authenticate"))
-                .map_err(|e| {
-                    Error::denied(format!(
-                        "{domain} demands authentication with an unparseable challenge: {e}"
-                    ))
-                })?;
-            let bearer = challenges.iter().find(|c| c.scheme == "bearer");
-            let basic = challenges.iter().any(|c| c.scheme == "basic");
-            match (bearer, &auth) {
-                (Some(ch), Auth::None | Auth::Basic(..)) if !tried_token_for_scope => {
-                    tried_token_for_scope = true;
-                    let token = self.fetch_token(&domain, ch, &scope, deadline)?;
-                    auth = Auth::Bearer(token);
-                }
-                (Some(_), Auth::Bearer(_)) if !tried_token_for_scope => {
-                    // A cached or given token was refused: get a fresh one.
-                    self.state
-                        .borrow_mut()
-                        .tokens
-                        .remove(&(domain.clone(), scope.clone()));
-                    tried_token_for_scope = true;
-                    let ch = bearer
-                        .cloned()
-                        .ok_or_else(|| Error::denied("no bearer challenge"))?;
-                    let token = self.fetch_token(&domain, &ch, &scope, deadline)?;
-                    auth = Auth::Bearer(token);
-                }
-                (None, Auth::None | Auth::Bearer(_)) if basic && !tried_basic => {
-                    tried_basic = true;
-                    let found = self.credentials(&domain, true)?.ok_or_else(|| {
-                        Error::denied(format!(
-                            "{domain} requires a login and no credentials were found for it (docker login, --username with --password-stdin, or REGISTRY_TOKEN)"
-                        ))
-                    })?;
-                    self.state
-                        .borrow_mut()
-                        .wants_basic
-                        .insert(domain.clone(), true);
-                    auth = basic_auth_from(&found)?;
-                }
-                _ => {
+            match self.next_auth(&domain, &scope, &resp, &mut tried, deadline)? {
+                Some(next) => auth = next,
+                None => {
                     return Err(Error::denied(format!(
                         "{domain} refused the credentials for {} ({} sent; 401{})",
                         reference.path(),
@@ -635,6 +619,68 @@ impl Client {
         Err(Error::denied(format!(
             "{domain}: authentication did not settle"
         )))
+    }
+
+    /// After a 401 answered with `resp`: the credentials to send next for
+    /// `scope`, or `None` once each kind the registry offers was tried. A
+    /// Bearer challenge gets a fresh token (a cached one was just refused)
+    /// for the scopes the challenge names and `scope`, which a write needs
+    /// beyond the `pull` a registry may name; else a Basic challenge gets
+    /// the credentials found for the registry.
+    fn next_auth(
+        &self,
+        domain: &str,
+        scope: &str,
+        resp: &Response,
+        tried: &mut Tried,
+        deadline: Instant,
+    ) -> Result<Option<Auth>> {
+        let challenges =
+            challenge::parse_headers(resp.headers_named("www-authenticate")).map_err(|e| {
+                Error::denied(format!(
+                    "{domain} demands authentication with an unparseable challenge: {e}"
+                ))
+            })?;
+        if let Some(ch) = challenges.iter().find(|c| c.scheme == "bearer") {
+            if tried.token {
+                return Ok(None);
+            }
+            tried.token = true;
+            self.state
+                .borrow_mut()
+                .tokens
+                .remove(&(domain.to_owned(), scope.to_owned()));
+            let mut ch = ch.clone();
+            let mut scopes: Vec<String> = ch
+                .param("scope")
+                .unwrap_or("")
+                .split(' ')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect();
+            for s in scope.split(' ') {
+                if !scopes.iter().any(|have| have == s) {
+                    scopes.push(s.to_owned());
+                }
+            }
+            ch.params.insert("scope".into(), scopes.join(" "));
+            let token = self.fetch_token(domain, &ch, scope, deadline)?;
+            return Ok(Some(Auth::Bearer(token)));
+        }
+        if tried.basic || !challenges.iter().any(|c| c.scheme == "basic") {
+            return Ok(None);
+        }
+        tried.basic = true;
+        let found = self.credentials(domain, true)?.ok_or_else(|| {
+            Error::denied(format!(
+                "{domain} requires a login and no credentials were found for it (docker login, --username with --password-stdin, or REGISTRY_TOKEN)"
+            ))
+        })?;
+        self.state
+            .borrow_mut()
+            .wants_basic
+            .insert(domain.to_owned(), true);
+        Ok(Some(basic_auth_from(&found)?))
     }
 
     fn initial_auth(&self, domain: &str, scope: &str) -> Result<Auth> {

@@ -29,11 +29,8 @@ use std::time::Instant;
 
 use sha2::Digest as _;
 
-use super::challenge;
 use super::transport::{Body, Method, Response, host_of, read_answer};
-use super::{
-    Auth, Client, Descriptor, basic_auth_from, basic_header, describe_auth, error_code, pull_scope,
-};
+use super::{Auth, Client, Descriptor, Tried, describe_auth, error_code, pull_scope};
 use crate::exit::{Error, Exit, Result};
 use crate::imageref::{Digest, Reference};
 
@@ -363,17 +360,10 @@ impl<'c> Pusher<'c> {
         } else {
             Auth::None
         };
-        let mut tried_token = false;
-        let mut tried_basic = matches!(auth, Auth::Basic(..));
+        let mut tried = Tried::after(&auth);
         for _round in 0..4 {
             let mut headers: Vec<(&str, String)> = extra.to_vec();
-            match &auth {
-                Auth::None => {}
-                Auth::Basic(user, pw) => headers.push(("Authorization", basic_header(user, pw))),
-                Auth::Bearer(tok) => {
-                    headers.push(("Authorization", format!("Bearer {}", tok.expose())));
-                }
-            }
+            headers.extend(auth.header().map(|h| ("Authorization", h)));
             let mut resp = client
                 .transport
                 .open(method, &url, &headers, body, deadline)
@@ -405,55 +395,9 @@ impl<'c> Pusher<'c> {
             if !body.replayable() || !same_host {
                 return Err(refused());
             }
-            let challenges = challenge::parse_headers(r.headers_named("www-authenticate"))
-                .map_err(|e| {
-                    Error::denied(format!(
-                        "{domain} demands authentication with an unparseable challenge: {e}"
-                    ))
-                })?;
-            let bearer = challenges.iter().find(|c| c.scheme == "bearer");
-            let basic = challenges.iter().any(|c| c.scheme == "basic");
-            match bearer {
-                Some(ch) if !tried_token => {
-                    tried_token = true;
-                    client
-                        .state
-                        .borrow_mut()
-                        .tokens
-                        .remove(&(domain.clone(), scope.to_owned()));
-                    // Ask for what the registry names and what this write needs.
-                    let mut ch = ch.clone();
-                    let mut scopes: Vec<String> = ch
-                        .param("scope")
-                        .unwrap_or("")
-                        .split(' ')
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_owned)
-                        .collect();
-                    for s in scope.split(' ') {
-                        if !scopes.iter().any(|have| have == s) {
-                            scopes.push(s.to_owned());
-                        }
-                    }
-                    ch.params.insert("scope".into(), scopes.join(" "));
-                    let token = client.fetch_token(&domain, &ch, scope, deadline)?;
-                    auth = Auth::Bearer(token);
-                }
-                None if basic && !tried_basic => {
-                    tried_basic = true;
-                    let found = client.credentials(&domain, true)?.ok_or_else(|| {
-                        Error::denied(format!(
-                            "{domain} requires a login to write and no credentials were found for it (docker login, --username with --password-stdin, or REGISTRY_TOKEN)"
-                        ))
-                    })?;
-                    client
-                        .state
-                        .borrow_mut()
-                        .wants_basic
-                        .insert(domain.clone(), true);
-                    auth = basic_auth_from(&found)?;
-                }
-                _ => return Err(refused()),
+            match client.next_auth(&domain, scope, &r, &mut tried, deadline)? {
+                Some(next) => auth = next,
+                None => return Err(refused()),
             }
         }
         Err(Error::denied(format!(
