@@ -80,10 +80,10 @@ fn check_named(case: &Value, got: &Result<Reference, RefError>) -> Result<(), St
         ("familiar_string", r.familiar()),
     ];
     for (key, value) in checks {
-        if let Some(want) = exp.get(key).and_then(Value::as_str) {
-            if want != value {
-                return Err(format!("{key}: want {want:?}, got {value:?}"));
-            }
+        if let Some(want) = exp.get(key).and_then(Value::as_str)
+            && want != value
+        {
+            return Err(format!("{key}: want {want:?}, got {value:?}"));
         }
     }
     if exp.get("is_tagged").and_then(Value::as_bool) == Some(true) && r.tag().is_none() {
@@ -340,10 +340,10 @@ fn www_authenticate_matches_the_strict_sources() {
                     if chosen.scheme != want_scheme {
                         return Err(format!("scheme: want {want_scheme}, got {}", chosen.scheme));
                     }
-                    if let Some(n) = exp.get("param_count").and_then(Value::as_u64) {
-                        if chosen.params.len() as u64 != n {
-                            return Err(format!("want {n} params, got {:?}", chosen.params));
-                        }
+                    if let Some(n) = exp.get("param_count").and_then(Value::as_u64)
+                        && chosen.params.len() as u64 != n
+                    {
+                        return Err(format!("want {n} params, got {:?}", chosen.params));
                     }
                     Ok(())
                 }

@@ -338,14 +338,14 @@ impl TestEngine {
     fn wait_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
-            if let Some(child) = &mut self.child {
-                if let Ok(Some(status)) = child.try_wait() {
-                    panic!(
-                        "{:?} exited ({status}):\n{}",
-                        self.kind,
-                        self.log_contents()
-                    );
-                }
+            if let Some(child) = &mut self.child
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                panic!(
+                    "{:?} exited ({status}):\n{}",
+                    self.kind,
+                    self.log_contents()
+                );
             }
             if self.sock.exists() && self.api("GET", "/_ping", None).0 == 200 {
                 return;

@@ -238,10 +238,10 @@ impl TestPg {
 
     /// Starts the stopped server again, on the same port.
     pub fn start_again(&mut self) {
-        if !self.running {
-            if let Err(why) = self.try_start() {
-                panic!("restarting the test cluster on port {}: {why}", self.port);
-            }
+        if !self.running
+            && let Err(why) = self.try_start()
+        {
+            panic!("restarting the test cluster on port {}: {why}", self.port);
         }
     }
 

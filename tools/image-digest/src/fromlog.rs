@@ -149,20 +149,20 @@ fn from_lines(text: &str) -> Vec<Found> {
         }
         let mut matched = false;
         for c in REF_AT_DIGEST.captures_iter(line) {
-            if let Ok(digest) = Digest::parse(&c[2]) {
-                if imageref::parse_normalized(&c[1]).is_ok() {
-                    out.push(found(Some(&c[1]), None, digest, None, "reference"));
-                    matched = true;
-                }
+            if let Ok(digest) = Digest::parse(&c[2])
+                && imageref::parse_normalized(&c[1]).is_ok()
+            {
+                out.push(found(Some(&c[1]), None, digest, None, "reference"));
+                matched = true;
             }
         }
         if matched {
             continue;
         }
-        if let Some(c) = BARE_DIGEST.captures(line) {
-            if let Ok(digest) = Digest::parse(&c[1]) {
-                out.push(found(None, None, digest, None, "digest"));
-            }
+        if let Some(c) = BARE_DIGEST.captures(line)
+            && let Ok(digest) = Digest::parse(&c[1])
+        {
+            out.push(found(None, None, digest, None, "digest"));
         }
     }
     out
@@ -209,10 +209,10 @@ fn from_json(v: &Value) -> Vec<Found> {
                 }
             } else if let Some(Value::Array(repo_digests)) = map.get("RepoDigests") {
                 for rd in repo_digests.iter().filter_map(Value::as_str) {
-                    if let Some((name, digest)) = rd.rsplit_once('@') {
-                        if let Ok(digest) = Digest::parse(digest) {
-                            out.push(found(Some(name), None, digest, None, "docker-inspect"));
-                        }
+                    if let Some((name, digest)) = rd.rsplit_once('@')
+                        && let Ok(digest) = Digest::parse(digest)
+                    {
+                        out.push(found(Some(name), None, digest, None, "docker-inspect"));
                     }
                 }
             } else {

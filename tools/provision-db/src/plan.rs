@@ -1069,10 +1069,10 @@ impl Planner<'_> {
                 )),
                 _ => None,
             };
-            if let Some(lack) = lack {
-                if !missing.contains(&lack) {
-                    missing.push(lack);
-                }
+            if let Some(lack) = lack
+                && !missing.contains(&lack)
+            {
+                missing.push(lack);
             }
         }
         if missing.is_empty() {

@@ -638,11 +638,11 @@ pub fn add_forbidden_rule(src: &str, what: &str, rule_name: &str, rule: &str) ->
             .iter()
             .copied()
             .filter(|&j| j >= after_ident && !bytes[j].is_ascii_whitespace());
-        if rest.next().map(|j| bytes[j]) == Some(b':') {
-            if let Some(j) = rest.next().filter(|&j| bytes[j] == b'[') {
-                open = Some(j);
-                break;
-            }
+        if rest.next().map(|j| bytes[j]) == Some(b':')
+            && let Some(j) = rest.next().filter(|&j| bytes[j] == b'[')
+        {
+            open = Some(j);
+            break;
         }
     }
     let open = open.ok_or_else(|| unsupported(format!("{what}: no `forbidden: [` array found")))?;

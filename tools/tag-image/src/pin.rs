@@ -93,13 +93,13 @@ struct Value {
 /// Finds the value at `from` in `line`: quoted, or plain up to ` #`.
 fn value_at(line: &str, from: usize) -> Value {
     let rest = &line[from..];
-    if let Some(q) = rest.chars().next().filter(|c| *c == '"' || *c == '\'') {
-        if let Some(close) = rest[1..].find(q) {
-            return Value {
-                start: from + 1,
-                end: from + 1 + close,
-            };
-        }
+    if let Some(q) = rest.chars().next().filter(|c| *c == '"' || *c == '\'')
+        && let Some(close) = rest[1..].find(q)
+    {
+        return Value {
+            start: from + 1,
+            end: from + 1 + close,
+        };
     }
     let mut end = rest.len();
     let bytes = rest.as_bytes();

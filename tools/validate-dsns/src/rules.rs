@@ -207,14 +207,14 @@ fn check_one(var: Var, dsn: &Dsn, production: bool, findings: &mut Vec<Finding>)
             }
             Some(_) => {}
         }
-        if let Some(u) = user {
-            if SUPERUSER_NAMES.contains(&u) || u.starts_with("pg_") {
-                findings.push(Finding::error(
-                    name,
-                    "superuser-name",
-                    format!("the runtime role \"{u}\" is a superuser or reserved name"),
-                ));
-            }
+        if let Some(u) = user
+            && (SUPERUSER_NAMES.contains(&u) || u.starts_with("pg_"))
+        {
+            findings.push(Finding::error(
+                name,
+                "superuser-name",
+                format!("the runtime role \"{u}\" is a superuser or reserved name"),
+            ));
         }
     }
     if production && dsn.connection_kind() == ConnectionKind::Inet {
@@ -278,17 +278,18 @@ fn check_between(parsed: &Parsed, findings: &mut Vec<Finding>) {
                         other.name()
                     ),
                 ));
-            } else if let (Some(pa), Some(pb)) = (da.password(), db.password()) {
-                if pa == pb && !pa.is_empty() {
-                    findings.push(Finding::error(
-                        reported.name(),
-                        "shared-password",
-                        format!(
-                            "the role \"{ub}\" has the same password as {}",
-                            other.name()
-                        ),
-                    ));
-                }
+            } else if let (Some(pa), Some(pb)) = (da.password(), db.password())
+                && pa == pb
+                && !pa.is_empty()
+            {
+                findings.push(Finding::error(
+                    reported.name(),
+                    "shared-password",
+                    format!(
+                        "the role \"{ub}\" has the same password as {}",
+                        other.name()
+                    ),
+                ));
             }
         }
     }

@@ -289,14 +289,14 @@ impl Dsn {
             .map(Vec::len)
             .or(hosts.as_ref().map(Vec::len))
             .unwrap_or(1);
-        if let (Some(a), Some(h)) = (&hostaddrs, &hosts) {
-            if a.len() != h.len() {
-                return Err(DsnError(format!(
-                    "could not match {} host names to {} hostaddr values",
-                    h.len(),
-                    a.len()
-                )));
-            }
+        if let (Some(a), Some(h)) = (&hostaddrs, &hosts)
+            && a.len() != h.len()
+        {
+            return Err(DsnError(format!(
+                "could not match {} host names to {} hostaddr values",
+                h.len(),
+                a.len()
+            )));
         }
         let ports: Vec<u16> = match split("port") {
             None => vec![5432; count],

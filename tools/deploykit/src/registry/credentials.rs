@@ -108,13 +108,13 @@ impl CredentialStore {
         if let Some(found) = &self.explicit {
             return Ok(Some(found.clone()));
         }
-        if domain == "ghcr.io" {
-            if let Some(cred) = &self.github {
-                return Ok(Some(Found {
-                    credential: cred.clone(),
-                    source: "GITHUB_TOKEN".into(),
-                }));
-            }
+        if domain == "ghcr.io"
+            && let Some(cred) = &self.github
+        {
+            return Ok(Some(Found {
+                credential: cred.clone(),
+                source: "GITHUB_TOKEN".into(),
+            }));
         }
         let Some(dir) = &self.docker_config_dir else {
             return Ok(None);

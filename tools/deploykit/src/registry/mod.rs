@@ -489,12 +489,12 @@ impl Client {
                 )));
             }
         }
-        if let Some(want) = reference.digest() {
-            if !want.verify(&resp.body) {
-                return Err(Error::remote(format!(
-                    "{reference}: the registry sent a manifest that hashes to {actual}, not the digest asked for"
-                )));
-            }
+        if let Some(want) = reference.digest()
+            && !want.verify(&resp.body)
+        {
+            return Err(Error::remote(format!(
+                "{reference}: the registry sent a manifest that hashes to {actual}, not the digest asked for"
+            )));
         }
         let digest = match reference.digest() {
             Some(want) => want.clone(),

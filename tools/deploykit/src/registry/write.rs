@@ -116,13 +116,13 @@ impl<'c> Pusher<'c> {
         if !(200..=202).contains(&status) {
             return Err(write_refused(reference, "putting the manifest", &resp));
         }
-        if let Some(claimed) = resp.header("docker-content-digest") {
-            if claimed.trim() != digest.to_string() {
-                return Err(Error::remote(format!(
-                    "{reference}: the registry stored the manifest as {}, not as {digest} (the bytes sent)",
-                    claimed.trim()
-                )));
-            }
+        if let Some(claimed) = resp.header("docker-content-digest")
+            && claimed.trim() != digest.to_string()
+        {
+            return Err(Error::remote(format!(
+                "{reference}: the registry stored the manifest as {}, not as {digest} (the bytes sent)",
+                claimed.trim()
+            )));
         }
         Ok(digest)
     }

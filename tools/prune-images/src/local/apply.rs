@@ -129,10 +129,10 @@ pub fn apply(engine: &Engine, plan: &Plan, target: Option<&Target>, out: &Report
             }
         }
     }
-    if free_after.is_none() {
-        if let Some(t) = target {
-            free_after = engine::free_bytes(&t.root).ok();
-        }
+    if free_after.is_none()
+        && let Some(t) = target
+    {
+        free_after = engine::free_bytes(&t.root).ok();
     }
     Applied {
         outcomes,
