@@ -664,3 +664,67 @@ fn fingerprints_are_stable_and_honour_dockerignore() {
         .run();
     r.expect_code(2);
 }
+
+/// The fingerprint hashes several files at once on each thread (SHA-NI
+/// lanes): every file's hash must still be the plain sha256 that
+/// `sha256sum` prints, whatever sizes end up side by side, and the
+/// fingerprint must not depend on the thread count.
+#[test]
+fn listed_hashes_match_sha256sum_for_every_size_and_thread_count() {
+    deploykit_tests::util::require("sha256sum", "coreutils");
+    let tmp = tempfile::tempdir().expect("tmp");
+    let ctx = tmp.path().join("ctx");
+    let sizes: Vec<usize> = (0..=130)
+        .chain([
+            4095, 4096, 4097, 65_535, 65_536, 65_537, 131_071, 131_072, 131_073, 131_136, 300_001,
+            1_048_579,
+        ])
+        .collect();
+    let mut seed = 0x9e37_79b9_u32;
+    for (i, &size) in sizes.iter().enumerate() {
+        let bytes: Vec<u8> = (0..size)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 17;
+                seed ^= seed << 5;
+                seed.to_le_bytes()[0]
+            })
+            .collect();
+        let p = ctx.join(format!("d{}/f{i:03}-{size}.bin", i % 7));
+        fs::create_dir_all(p.parent().expect("parent")).expect("dirs");
+        fs::write(&p, bytes).expect("write");
+    }
+    let peer = std::process::Command::new("sh")
+        .args(["-c", "find ctx -type f -exec sha256sum {} +"])
+        .current_dir(tmp.path())
+        .output()
+        .expect("sha256sum");
+    let mut expected: Vec<(String, String)> = String::from_utf8_lossy(&peer.stdout)
+        .lines()
+        .filter_map(|l| l.split_once("  "))
+        .map(|(h, n)| (n.to_owned(), h.to_owned()))
+        .collect();
+    expected.sort();
+    assert_eq!(expected.len(), sizes.len());
+
+    let mut fingerprints = Vec::new();
+    for jobs in ["1", "2", "3"] {
+        let out = fingerprint(tmp.path(), &["--list", "--jobs", jobs, "ctx"]);
+        let mut lines: Vec<&str> = out.lines().collect();
+        fingerprints.push(lines.pop().expect("fingerprint line").to_owned());
+        let mut listed: Vec<(String, String)> = lines
+            .iter()
+            .map(|l| {
+                let mut f = l.splitn(3, ' ');
+                let (h, _, n) = (f.next(), f.next(), f.next());
+                (n.expect("name").to_owned(), h.expect("hash").to_owned())
+            })
+            .collect();
+        listed.sort();
+        assert_eq!(listed, expected, "--jobs {jobs}");
+    }
+    assert!(
+        fingerprints.windows(2).all(|w| w[0] == w[1]),
+        "{fingerprints:?}"
+    );
+}

@@ -9,7 +9,8 @@
 //!
 //! The walk only collects names (memory grows with the number of entries,
 //! not their size) and hands each file, as it finds it, to a pool of
-//! threads, each streaming its files through one reusable buffer.
+//! threads, each hashing several files at once through fixed buffers
+//! ([`crate::filehash`]).
 //!
 //! The stream hashed for the fingerprint is, after the line
 //! `deploykit-fingerprint-v1\0`, one record per entry:
@@ -17,10 +18,7 @@
 //! `d\0<name>\0`.
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, mpsc};
 
@@ -32,6 +30,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::cli::FingerprintArgs;
 use crate::dockerignore::{self, Matcher};
+use crate::filehash::{FileFacts, hash_queue};
 
 /// The kind of an entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -181,19 +180,18 @@ fn collect(
             let item =
                 item.map_err(|e| Error::usage(format!("walking {}: {e}", start.display())))?;
             let path = item.path();
-            if let Some((context, _, matcher)) = &plan.ignore {
-                if let Some(rel) = path
+            if let Some((context, _, matcher)) = &plan.ignore
+                && let Some(rel) = path
                     .strip_prefix(context)
                     .ok()
                     .filter(|r| !r.as_os_str().is_empty())
-                {
-                    let rel = rel.to_string_lossy();
-                    if matcher.matches_or_parent_matches(&rel) {
-                        if item.file_type().is_dir() && !matcher.has_exclusions() {
-                            it.skip_current_dir();
-                        }
-                        continue;
+            {
+                let rel = rel.to_string_lossy();
+                if matcher.matches_or_parent_matches(&rel) {
+                    if item.file_type().is_dir() && !matcher.has_exclusions() {
+                        it.skip_current_dir();
                     }
+                    continue;
                 }
             }
             let Some(name) = rel_bytes(path, &plan.root) else {
@@ -317,50 +315,6 @@ pub fn walk_and_hash(plan: &Plan, jobs: usize, out: &Reporter) -> Result<(Vec<En
 
 /// Each entry's sha256, for files; `None` for the other kinds.
 pub type Hashes = Vec<Option<[u8; 32]>>;
-
-/// A hashed file.
-struct FileFacts {
-    hash: [u8; 32],
-    executable: bool,
-    size: u64,
-}
-
-/// A worker: hashes files from `queue` until it is closed, with one buffer.
-fn hash_queue(
-    queue: &Mutex<mpsc::Receiver<(usize, PathBuf)>>,
-) -> Vec<(usize, std::result::Result<FileFacts, String>)> {
-    let mut buf = vec![0u8; 256 * 1024];
-    let mut done = Vec::new();
-    loop {
-        let next = match queue.lock() {
-            Ok(q) => q.recv(),
-            Err(_) => break,
-        };
-        let Ok((slot, path)) = next else { break };
-        done.push((slot, hash_file(&path, &mut buf)));
-    }
-    done
-}
-
-fn hash_file(path: &Path, buf: &mut [u8]) -> std::result::Result<FileFacts, String> {
-    let failed = |e: std::io::Error| format!("{}: {e}", path.display());
-    let mut f = File::open(path).map_err(failed)?;
-    let meta = f.metadata().map_err(failed)?;
-    let mut h = Sha256::new();
-    loop {
-        match f.read(buf) {
-            Ok(0) => break,
-            Ok(n) => h.update(&buf[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(failed(e)),
-        }
-    }
-    Ok(FileFacts {
-        hash: h.finalize().into(),
-        executable: meta.permissions().mode() & 0o111 != 0,
-        size: meta.len(),
-    })
-}
 
 /// Folds the sorted entries and their hashes into the fingerprint.
 pub fn fold(entries: &[Entry], hashes: &[Option<[u8; 32]>]) -> String {

@@ -7,9 +7,11 @@
 
 pub mod cli;
 pub mod dockerignore;
+pub mod filehash;
 pub mod fingerprint;
 pub mod fromlog;
 pub mod resolve;
+pub mod sha256x;
 
 use deploykit::exit::{Exit, Result};
 use deploykit::output::Reporter;
