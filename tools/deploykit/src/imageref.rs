@@ -5,8 +5,8 @@
 //! Tools disagree with the engines at their peril (`ubuntu` is
 //! `docker.io/library/ubuntu:latest`; `localhost/app` is on `localhost`;
 //! `Foo/bar` is on a host called `Foo`), so this module mirrors the Go
-//! package's grammar (its regular expressions, transcribed) and its three entry
-//! points:
+//! package's grammar (its regular expressions, matched by hand in
+//! [`grammar`]) and its three entry points:
 //!
 //! - [`parse`] is `reference.Parse`: the strict grammar, no defaulting;
 //! - [`parse_normalized`] is `reference.ParseNormalizedNamed`: a familiar name
@@ -22,9 +22,6 @@
 //! the Go binary does not link `crypto/sha512`, which the engines do.
 
 use std::fmt;
-use std::sync::LazyLock;
-
-use regex::Regex;
 
 /// The registry familiar names live on.
 pub const DEFAULT_DOMAIN: &str = "docker.io";
@@ -37,62 +34,12 @@ pub const DEFAULT_TAG: &str = "latest";
 /// The longest repository path (the name without its domain) allowed.
 pub const NAME_TOTAL_LENGTH_MAX: usize = 255;
 
-// The grammar of distribution/reference's regexp.go, verbatim except that
-// Go's ASCII `\w` is spelled out (Rust's `\w` is Unicode) and that the
-// counted repetitions (a tag of at most 128 characters, at least 32 hex
-// digits in a digest, 64 in an identifier) are checked in code: compiled,
-// each count is that many copies of the class, which made building these
-// automata the largest CPU cost of a one-request `image-digest resolve`.
-// A tag or digest is the tail of a reference after its own delimiter, so
-// checking its length after the match accepts exactly what Go accepts.
-const ALPHANUMERIC: &str = "[a-z0-9]+";
-const SEPARATOR: &str = "(?:[._]|__|[-]+)";
-const DOMAIN_NAME_COMPONENT: &str = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
-const IPV6_ADDRESS: &str = r"\[(?:[a-fA-F0-9:]+)\]";
-const TAG: &str = r"[0-9A-Za-z_][0-9A-Za-z_.-]*";
+mod grammar;
+
+/// The longest tag (`[\w][\w.-]{0,127}`).
 const TAG_MAX: usize = 128;
-const DIGEST: &str = "[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*[:][0-9a-fA-F]+";
+/// The fewest hex digits in a digest of the reference grammar (`{32,}`).
 const DIGEST_HEX_MIN: usize = 32;
-
-fn path_component() -> String {
-    format!("{ALPHANUMERIC}(?:{SEPARATOR}{ALPHANUMERIC})*")
-}
-
-fn remote_name() -> String {
-    let pc = path_component();
-    format!("{pc}(?:/{pc})*")
-}
-
-fn domain_and_port() -> String {
-    let domain_name = format!("{DOMAIN_NAME_COMPONENT}(?:\\.{DOMAIN_NAME_COMPONENT})*");
-    format!("(?:{domain_name}|{IPV6_ADDRESS})(?::[0-9]+)?")
-}
-
-/// `^(name)(?::(tag))?(?:@(digest))?$`
-static REFERENCE_RE: LazyLock<Regex> = LazyLock::new(|| {
-    crate::constant_regex(&format!(
-        "^((?:{}/)?{})(?::({TAG}))?(?:@({DIGEST}))?$",
-        domain_and_port(),
-        remote_name()
-    ))
-});
-/// `^(?:(domain)/)?(remote-name)$`
-static ANCHORED_NAME_RE: LazyLock<Regex> = LazyLock::new(|| {
-    crate::constant_regex(&format!(
-        "^(?:({})/)?({})$",
-        domain_and_port(),
-        remote_name()
-    ))
-});
-static ANCHORED_TAG_RE: LazyLock<Regex> =
-    LazyLock::new(|| crate::constant_regex(&format!("^{TAG}$")));
-static ANCHORED_DIGEST_RE: LazyLock<Regex> =
-    LazyLock::new(|| crate::constant_regex(&format!("^{DIGEST}$")));
-static ANCHORED_DOMAIN_RE: LazyLock<Regex> =
-    LazyLock::new(|| crate::constant_regex(&format!("^{}$", domain_and_port())));
-// go-digest's DigestRegexp, used to tell a malformed digest from an unknown algorithm.
-static GO_DIGEST_RE: LazyLock<Regex> =
-    LazyLock::new(|| crate::constant_regex("^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"));
 
 /// Why a reference does not parse: the errors of distribution/reference and
 /// go-digest, with their messages.
@@ -216,7 +163,7 @@ impl Digest {
         let algorithm = match alg {
             "sha256" => Algorithm::Sha256,
             "sha512" => Algorithm::Sha512,
-            _ if GO_DIGEST_RE.is_match(text) => return Err(RefError::DigestUnsupported),
+            _ if grammar::go_digest(text) => return Err(RefError::DigestUnsupported),
             _ => return Err(RefError::DigestInvalidFormat),
         };
         if encoded.len() != algorithm.hex_len() {
@@ -288,28 +235,29 @@ pub struct Reference {
 
 /// Checks a tag against `[\w][\w.-]{0,127}`.
 pub fn is_valid_tag(tag: &str) -> bool {
-    tag.len() <= TAG_MAX && ANCHORED_TAG_RE.is_match(tag)
+    tag.len() <= TAG_MAX && grammar::tag(tag)
 }
 
-/// Whether a digest matched by the unbounded [`DIGEST`] has the hex digits
-/// the grammar's `{32,}` asks for.
+/// Whether a digest the grammar matched has the hex digits its `{32,}`
+/// asks for.
 fn digest_long_enough(digest: &str) -> bool {
     digest
         .rsplit_once(':')
         .is_some_and(|(_, hex)| hex.len() >= DIGEST_HEX_MIN)
 }
 
-/// [`REFERENCE_RE`] with the counted repetitions of the grammar applied.
-fn reference_captures(text: &str) -> Option<regex::Captures<'_>> {
-    let c = REFERENCE_RE.captures(text)?;
-    let tag_ok = c.get(2).is_none_or(|t| t.as_str().len() <= TAG_MAX);
-    let digest_ok = c.get(3).is_none_or(|d| digest_long_enough(d.as_str()));
-    (tag_ok && digest_ok).then_some(c)
+/// The reference grammar with its counted repetitions applied:
+/// `(name, tag, digest)`.
+fn reference_parts(text: &str) -> Option<(&str, Option<&str>, Option<&str>)> {
+    let (name, tag, digest) = grammar::reference(text)?;
+    let tag_ok = tag.is_none_or(|t| t.len() <= TAG_MAX);
+    let digest_ok = digest.is_none_or(digest_long_enough);
+    (tag_ok && digest_ok).then_some((name, tag, digest))
 }
 
 /// Checks `host[:port]` against the grammar's domain rule.
 pub fn is_valid_domain(domain: &str) -> bool {
-    ANCHORED_DOMAIN_RE.is_match(domain)
+    grammar::domain_and_port(domain)
 }
 
 /// Whether `text` is a 64-hex image identifier (ambiguous with a name).
@@ -323,50 +271,42 @@ pub fn is_identifier(text: &str) -> bool {
 /// The raw reference grammar: `(name, tag, digest)` when `text` matches it
 /// (empty strings for absent parts). Syntax only: no length or digest checks.
 pub fn match_reference(text: &str) -> Option<(String, String, String)> {
-    let c = reference_captures(text)?;
-    let get = |i| {
-        c.get(i)
-            .map_or(String::new(), |m: regex::Match<'_>| m.as_str().to_owned())
-    };
-    Some((get(1), get(2), get(3)))
+    let (name, tag, digest) = reference_parts(text)?;
+    Some((
+        name.to_owned(),
+        tag.unwrap_or_default().to_owned(),
+        digest.unwrap_or_default().to_owned(),
+    ))
 }
 
 /// The raw name grammar: `(domain, remainder)` when `text` is a name.
 pub fn match_name(text: &str) -> Option<(String, String)> {
-    let c = ANCHORED_NAME_RE.captures(text)?;
-    let get = |i| {
-        c.get(i)
-            .map_or(String::new(), |m: regex::Match<'_>| m.as_str().to_owned())
-    };
-    Some((get(1), get(2)))
+    let (domain, remote) = grammar::name(text)?;
+    Some((domain.unwrap_or_default().to_owned(), remote.to_owned()))
 }
 
 /// `reference.Parse`: the strict grammar, no normalisation. The domain is
 /// whatever precedes the first `/` when it matches the domain rule; a name
 /// without `/` has no domain.
 pub fn parse(text: &str) -> Result<Reference, RefError> {
-    let Some(caps) = reference_captures(text) else {
+    let Some((name, tag, digest)) = reference_parts(text) else {
         if text.is_empty() {
             return Err(RefError::NameEmpty);
         }
-        if reference_captures(&text.to_lowercase()).is_some() {
+        if reference_parts(&text.to_lowercase()).is_some() {
             return Err(RefError::NameContainsUppercase);
         }
         return Err(RefError::InvalidFormat);
     };
-    let name = caps.get(1).map_or("", |m| m.as_str());
-    let (domain, path) = match ANCHORED_NAME_RE.captures(name) {
-        Some(n) => (
-            n.get(1).map_or("", |m| m.as_str()).to_owned(),
-            n.get(2).map_or("", |m| m.as_str()).to_owned(),
-        ),
+    let (domain, path) = match grammar::name(name) {
+        Some((domain, remote)) => (domain.unwrap_or_default().to_owned(), remote.to_owned()),
         None => (String::new(), name.to_owned()),
     };
     if path.len() > NAME_TOTAL_LENGTH_MAX {
         return Err(RefError::NameTooLong);
     }
-    let tag = caps.get(2).map(|m| m.as_str().to_owned());
-    let digest = caps.get(3).map(|m| Digest::parse(m.as_str())).transpose()?;
+    let tag = tag.map(str::to_owned);
+    let digest = digest.map(Digest::parse).transpose()?;
     if path.is_empty() {
         return Err(RefError::NameEmpty);
     }
@@ -478,11 +418,8 @@ fn split_docker_domain(name: &str) -> (String, String) {
 impl Reference {
     /// `reference.WithName`: a name without tag or digest, strictly parsed.
     pub fn with_name(name: &str) -> Result<Reference, RefError> {
-        let caps = ANCHORED_NAME_RE
-            .captures(name)
-            .ok_or(RefError::InvalidFormat)?;
-        let domain = caps.get(1).map_or("", |m| m.as_str()).to_owned();
-        let path = caps.get(2).map_or("", |m| m.as_str()).to_owned();
+        let (domain, path) = grammar::name(name).ok_or(RefError::InvalidFormat)?;
+        let (domain, path) = (domain.unwrap_or_default().to_owned(), path.to_owned());
         if path.len() > NAME_TOTAL_LENGTH_MAX {
             return Err(RefError::NameTooLong);
         }
@@ -507,7 +444,7 @@ impl Reference {
 
     /// `reference.WithDigest`: the same name pinned to `digest` (a tag is kept).
     pub fn with_digest(&self, digest: &str) -> Result<Reference, RefError> {
-        if !(ANCHORED_DIGEST_RE.is_match(digest) && digest_long_enough(digest)) {
+        if !(grammar::digest(digest) && digest_long_enough(digest)) {
             return Err(RefError::DigestInvalidFormat);
         }
         let digest = Digest::parse(digest)?;
