@@ -728,3 +728,63 @@ fn listed_hashes_match_sha256sum_for_every_size_and_thread_count() {
         "{fingerprints:?}"
     );
 }
+
+/// What `scripts/build-release.sh` ships on x86_64 Linux: a static, non-PIE
+/// executable (no program interpreter, type EXEC), whose glibc host lookups
+/// still find `localhost` without loading NSS modules.
+#[test]
+fn the_shipped_build_is_static_and_resolves_through_localhost() {
+    let root = deploykit_tests::bins::workspace_root();
+    let build = std::process::Command::new(root.join("scripts/build-release.sh"))
+        .args(["-p", "image-digest"])
+        .current_dir(&root)
+        .output()
+        .expect("running scripts/build-release.sh");
+    assert!(
+        build.status.success(),
+        "build-release.sh failed:\n{}",
+        String::from_utf8_lossy(&build.stderr)
+    );
+    let dir = String::from_utf8_lossy(&build.stdout).trim().to_owned();
+    let binary = Path::new(&dir).join("image-digest");
+    let elf = fs::read(&binary).expect("the shipped binary");
+    if cfg!(all(target_arch = "x86_64", target_env = "gnu")) {
+        let (e_type, interp) = elf_type_and_interpreter(&elf);
+        assert_eq!(e_type, 2, "ET_EXEC: not position-independent");
+        assert!(!interp, "no PT_INTERP: statically linked");
+    }
+
+    let reg = TestRegistry::start();
+    let pushed = reg.push_image(
+        &image(&reg, "shipped", &["linux/amd64"], Format::Oci),
+        "team/shipped:1",
+    );
+    let r = Tool::program(&binary)
+        .args([
+            "resolve",
+            "--digest-only",
+            &format!("localhost:{}/team/shipped:1", reg.port()),
+        ])
+        .run();
+    r.expect_code(0);
+    assert_eq!(r.stdout, format!("{pushed}\n"));
+}
+
+/// `e_type` and whether a `PT_INTERP` program header exists, from a 64-bit
+/// little-endian ELF image.
+fn elf_type_and_interpreter(elf: &[u8]) -> (u16, bool) {
+    assert_eq!(&elf[..4], b"\x7fELF", "an ELF file");
+    let u16_at = |o: usize| u16::from_le_bytes([elf[o], elf[o + 1]]);
+    let u64_at = |o: usize| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&elf[o..o + 8]);
+        u64::from_le_bytes(b)
+    };
+    let phoff = usize::try_from(u64_at(0x20)).expect("phoff");
+    let (phentsize, phnum) = (usize::from(u16_at(0x36)), usize::from(u16_at(0x38)));
+    let interp = (0..phnum).any(|i| {
+        let at = phoff + i * phentsize;
+        u32::from_le_bytes([elf[at], elf[at + 1], elf[at + 2], elf[at + 3]]) == 3
+    });
+    (u16_at(0x10), interp)
+}

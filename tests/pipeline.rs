@@ -885,6 +885,7 @@ fn every_script_has_help_and_rejects_unknown_flags() {
         "services-matrix.sh",
         "provision.sh",
         "oci-image.sh",
+        "build-release.sh",
     ] {
         let run = script(name).arg("--help").run();
         run.expect_code(0);
@@ -972,6 +973,7 @@ fn the_ci_example_parses_and_uses_only_scripts_that_exist() {
         "build-service.sh",
         "test-image.sh",
         "push.sh",
+        "build-release.sh",
     ] {
         assert!(all.contains(&format!("scripts/{script}")), "uses {script}");
         assert!(root.join("scripts").join(script).exists());

@@ -3,10 +3,13 @@
 #
 #   resolve:     image-digest resolve  vs  skopeo inspect --format '{{.Digest}}'
 #                against a local distribution registry (open, and htpasswd
-#                Basic auth): wall time (hyperfine) and HTTP requests per
-#                resolve (from the registry's access log), next to the floor
-#                any CLI pays: starting a process (/bin/true) plus one
-#                manifest GET on a fresh connection from a running client.
+#                Basic auth): wall time (hyperfine: mean, median, min) and
+#                HTTP requests per resolve (from the registry's access log),
+#                next to the floor any CLI pays: starting a process
+#                (/bin/true) plus one manifest GET on a fresh connection
+#                from a running client. image-digest is the shipped build
+#                (scripts/build-release.sh: static, non-PIE), with the
+#                ordinary dynamic build beside it.
 #   fingerprint: image-digest fingerprint  vs  find | sort | xargs sha256sum | sha256sum
 #                on a generated tree (FILES files, about MB megabytes), warm
 #                page cache: throughput in MB/s, next to the single-core
@@ -20,8 +23,8 @@ MB=${2:-1024}
 for p in docker-registry skopeo hyperfine htpasswd openssl sha256sum; do
   command -v "$p" >/dev/null || { echo "bench: $p missing (scripts/setup)" >&2; exit 1; }
 done
-cargo build --release --quiet -p image-digest
-BIN=${CARGO_TARGET_DIR:-$PWD/target}/release/image-digest
+BIN=$(scripts/build-release.sh -p image-digest)/image-digest
+DYN=$(scripts/build-release.sh --dynamic -p image-digest)/image-digest
 W=$(mktemp -d /tmp/dk-bench-image-digest.XXXXXX)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$W"; }
@@ -82,28 +85,50 @@ for kind in open basic; do
   [ "$(DOCKER_CONFIG=$W/docker "$BIN" resolve --digest-only --plain-http "$ref")" = \
     "$(skopeo --insecure-policy inspect --tls-verify=false --authfile "$W/auth.json" --format '{{.Digest}}' "docker://$ref")" ] \
     || { echo "bench: digests differ" >&2; exit 1; }
-  DOCKER_CONFIG=$W/docker hyperfine -N --warmup 3 --min-runs 30 --export-markdown "$W/resolve-$kind.md" \
+  DOCKER_CONFIG=$W/docker hyperfine -N --warmup 5 --runs 200 --export-markdown "$W/resolve-$kind.md" \
+    --export-json "$W/resolve-$kind.json" \
     -n "image-digest resolve ($kind)" "$BIN resolve --plain-http $ref" \
+    -n "image-digest resolve, dynamic build ($kind)" "$DYN resolve --plain-http $ref" \
     -n "skopeo inspect ($kind)" "skopeo --insecure-policy inspect --tls-verify=false --authfile $W/auth.json --format {{.Digest}} docker://$ref"
+  python3 - "$W/resolve-$kind.json" <<'PY'
+import json, statistics, sys
+rs = json.load(open(sys.argv[1]))["results"]
+ours = rs[0]
+for r in rs:
+    t = [x * 1000 for x in r["times"]]
+    print("%-45s mean %6.2f ms  median %6.2f ms  min %6.2f ms  (%d runs)  skopeo/this: mean %.1fx, median %.1fx"
+          % (r["command"], r["mean"] * 1000, statistics.median(t), min(t), len(t),
+             rs[-1]["mean"] / r["mean"], statistics.median(rs[-1]["times"]) / statistics.median(r["times"])))
+PY
 done
 
 # The floor under any resolve from a CLI: a process start, and the
 # registry's answer to one manifest GET on a fresh connection (measured from
 # a running Python client, so no process start is in it).
 echo "== resolve floor"
-hyperfine -N --warmup 10 --runs 300 --export-markdown "$W/resolve-floor.md" -n "process start (/bin/true)" /bin/true
-python3 - "$OPEN" <<'PY'
-import http.client, sys, time
-port, n = int(sys.argv[1]), 300
+hyperfine -N --warmup 10 --runs 300 --export-markdown "$W/resolve-floor.md" \
+  -n "process start (/bin/true)" /bin/true \
+  -n "image-digest --version" "$BIN --version" \
+  -n "image-digest --version, dynamic build" "$DYN --version"
+python3 - "$OPEN" "$BASIC" <<'PY'
+import base64, http.client, statistics, sys, time
+n = 300
 accept = "application/vnd.oci.image.manifest.v1+json"
-for _ in range(10):
-    c = http.client.HTTPConnection("127.0.0.1", port); c.request("GET", "/v2/bench/app/manifests/1", headers={"Accept": accept}); c.getresponse().read(); c.close()
-t = time.perf_counter()
-for _ in range(n):
-    c = http.client.HTTPConnection("127.0.0.1", port)
-    c.request("GET", "/v2/bench/app/manifests/1", headers={"Accept": accept})
-    c.getresponse().read(); c.close()
-print("manifest GET on a fresh connection (open registry, %d runs): mean %.2f ms" % (n, (time.perf_counter() - t) / n * 1000))
+basic = "Basic " + base64.b64encode(b"bench:bench-pw").decode()
+for kind, port, headers in [("open", int(sys.argv[1]), {"Accept": accept}),
+                            ("Basic auth", int(sys.argv[2]), {"Accept": accept, "Authorization": basic})]:
+    def get():
+        c = http.client.HTTPConnection("127.0.0.1", port)
+        c.request("GET", "/v2/bench/app/manifests/1", headers=headers)
+        r = c.getresponse(); r.read(); c.close()
+        assert r.status == 200, r.status
+    for _ in range(10):
+        get()
+    times = []
+    for _ in range(n):
+        t = time.perf_counter(); get(); times.append((time.perf_counter() - t) * 1000)
+    print("manifest GET on a fresh connection (%s registry, %d runs): mean %.2f ms, median %.2f ms"
+          % (kind, n, statistics.mean(times), statistics.median(times)))
 PY
 
 echo "== fingerprint ($FILES files, ~$MB MB)"
@@ -124,11 +149,24 @@ rm -f "$W/blob"
 du -sm "$T" | awk '{print "tree size: " $1 " MB"}'
 cat "$T"/*/*/* >/dev/null   # warm the page cache for both
 cd "$W"
-hyperfine --warmup 1 --min-runs 5 --export-markdown "$W/fingerprint.md" \
+hyperfine --warmup 1 --min-runs 10 --export-markdown "$W/fingerprint.md" --export-json "$W/fingerprint.json" \
   -n "image-digest fingerprint (all cores)" "$BIN fingerprint tree" \
   -n "image-digest fingerprint --jobs 1" "$BIN fingerprint --jobs 1 tree" \
   -n "find|sort|xargs sha256sum|sha256sum" "find tree -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum"
+/usr/bin/time -f "image-digest fingerprint: max RSS %M KiB" "$BIN" fingerprint tree >/dev/null
 echo "== single-core sha256 limit (openssl speed -evp sha256, 16 KiB blocks)"
-openssl speed -evp sha256 -bytes 16384 -seconds 3 2>/dev/null | tail -1
+speed=$(openssl speed -evp sha256 -bytes 16384 -seconds 3 2>/dev/null | tail -1)
+echo "$speed"
 echo "cores: $(nproc)"
+python3 - "$W/fingerprint.json" tree "$(awk '{print $2}' <<<"$speed")" "$(nproc)" <<'PY'
+import json, os, sys
+doc, root, per_core, cores = sys.argv[1], sys.argv[2], float(sys.argv[3].rstrip("k")) * 1000 / 1e6, int(sys.argv[4])
+size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(root) for f in fs)
+print("file data: %.1f MB; sha256 limit %.0f MB/s a core, %.0f MB/s for %d" % (size / 1e6, per_core, per_core * cores, cores))
+for r in json.load(open(doc))["results"]:
+    used = 1 if "--jobs 1" in r["command"] or "sha256sum" in r["command"] else cores
+    mbs = size / 1e6 / r["mean"]
+    print("%-40s %7.1f ms  %6.0f MB/s  %3.0f%% of the limit x %d core(s)"
+          % (r["command"], r["mean"] * 1000, mbs, 100 * mbs / (per_core * used), used))
+PY
 cat "$W"/resolve-open.md "$W"/resolve-basic.md "$W"/resolve-floor.md "$W"/fingerprint.md

@@ -24,8 +24,7 @@ runs=${1:-20}
 for tool in hyperfine psql python3 openssl; do
   command -v "$tool" >/dev/null || { echo "provision-db.sh: $tool is required (scripts/setup)" >&2; exit 2; }
 done
-cargo build --release --quiet -p provision-db
-bin="${CARGO_TARGET_DIR:-$PWD/target}/release/provision-db"
+bin="$(scripts/build-release.sh -p provision-db)/provision-db"   # the shipped build
 
 # shellcheck source=../lib/pg.sh
 . scripts/lib/pg.sh

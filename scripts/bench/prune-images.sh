@@ -23,8 +23,7 @@ runs=${2:-20}
 for tool in dockerd docker curl python3 hyperfine; do
   command -v "$tool" >/dev/null || { echo "prune-images.sh: $tool is required (scripts/setup)" >&2; exit 2; }
 done
-cargo build --release --quiet -p prune-images
-bin="${CARGO_TARGET_DIR:-$PWD/target}/release/prune-images"
+bin="$(scripts/build-release.sh -p prune-images)/prune-images"   # the shipped build
 
 work=$(mktemp -d /tmp/dk-bench-prune-XXXX)
 pids=()

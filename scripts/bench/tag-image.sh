@@ -31,8 +31,7 @@ runs=${2:-10}
 for tool in docker-registry skopeo hyperfine python3 sha256sum gzip; do
   command -v "$tool" >/dev/null || { echo "tag-image.sh: $tool is required (scripts/setup)" >&2; exit 2; }
 done
-cargo build --release --quiet -p tag-image
-bin="${CARGO_TARGET_DIR:-$PWD/target}/release/tag-image"
+bin="$(scripts/build-release.sh -p tag-image)/tag-image"   # the shipped build
 
 work=$(mktemp -d)
 pids=()

@@ -25,8 +25,7 @@ reps_503=${2:-5}
 for tool in python3 curl wait-for-it; do
   command -v "$tool" >/dev/null || { echo "wait-probe.sh: $tool is required (scripts/setup)" >&2; exit 2; }
 done
-cargo build --release --quiet -p wait-probe
-bin="${CARGO_TARGET_DIR:-$PWD/target}/release/wait-probe"
+bin="$(scripts/build-release.sh -p wait-probe)/wait-probe"   # the shipped build
 
 driver=$(mktemp --suffix=.py)
 trap 'rm -f "$driver"' EXIT
