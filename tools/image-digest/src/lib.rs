@@ -3,7 +3,9 @@
 //! `resolve` asks a registry through the shared client
 //! ([`deploykit::registry`]); `from-log` ([`fromlog`]) and `fingerprint`
 //! ([`fingerprint`], with Docker's ignore rules in [`dockerignore`]) are pure
-//! functions of their input, unit-tested without processes.
+//! functions of their input, unit-tested without processes. The fingerprint's
+//! workers ([`filehash`]) hash several files at once per core with the
+//! SHA-NI lane kernel in [`sha256x`].
 
 pub mod cli;
 pub mod dockerignore;
