@@ -6,7 +6,7 @@
 //! `docker.io/library/ubuntu:latest`; `localhost/app` is on `localhost`;
 //! `Foo/bar` is on a host called `Foo`), so this module mirrors the Go
 //! package's grammar (its regular expressions, matched by hand in
-//! [`grammar`]) and its three entry points:
+//! the `grammar` submodule) and its three entry points:
 //!
 //! - [`parse`] is `reference.Parse`: the strict grammar, no defaulting;
 //! - [`parse_normalized`] is `reference.ParseNormalizedNamed`: a familiar name
