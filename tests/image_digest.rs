@@ -735,17 +735,15 @@ fn listed_hashes_match_sha256sum_for_every_size_and_thread_count() {
 #[test]
 fn the_shipped_build_is_static_and_resolves_through_localhost() {
     let root = deploykit_tests::bins::workspace_root();
-    let build = std::process::Command::new(root.join("scripts/build-release.sh"))
+    let mut build = Tool::program(root.join("scripts/build-release.sh"))
         .args(["-p", "image-digest"])
-        .current_dir(&root)
-        .output()
-        .expect("running scripts/build-release.sh");
-    assert!(
-        build.status.success(),
-        "build-release.sh failed:\n{}",
-        String::from_utf8_lossy(&build.stderr)
-    );
-    let dir = String::from_utf8_lossy(&build.stdout).trim().to_owned();
+        .current_dir(&root);
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
+        build = build.env("CARGO_TARGET_DIR", dir);
+    }
+    let build = build.run();
+    build.expect_code(0);
+    let dir = build.stdout.trim().to_owned();
     let binary = Path::new(&dir).join("image-digest");
     let elf = fs::read(&binary).expect("the shipped binary");
     if cfg!(all(target_arch = "x86_64", target_env = "gnu")) {

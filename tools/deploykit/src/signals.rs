@@ -137,16 +137,10 @@ pub fn cooperate() {
     let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
         return; // the immediate handler stays
     };
-    // A signal that came before the thread listened still counts.
-    let early = RECEIVED.load(Ordering::SeqCst);
     let spawned = std::thread::Builder::new()
         .name("signals".into())
         .spawn(move || {
-            let signal = match early {
-                0 => signals.forever().next(),
-                early => Some(early),
-            };
-            if let Some(signal) = signal {
+            if let Some(signal) = signals.forever().next() {
                 let _ = RECEIVED.compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst);
                 end(tool, status_of(signal));
             }

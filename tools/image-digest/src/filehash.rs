@@ -168,10 +168,8 @@ pub fn hash_queue(queue: &Mutex<mpsc::Receiver<(usize, PathBuf)>>) -> Vec<Hashed
             }
         }
         if !busy {
-            if closed {
-                return done;
-            }
-            continue;
+            // Nothing in hand after a blocking take: the queue is closed.
+            return done;
         }
         for lane in &mut lanes {
             if let Err(e) = lane.fill()

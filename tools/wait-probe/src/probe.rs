@@ -104,7 +104,7 @@ impl HttpClient {
             .root_certs(roots)
             .disable_verification(insecure)
             .build();
-        let config = ureq::Agent::config_builder()
+        let config = deploykit::net::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
             .max_redirects_will_error(false)

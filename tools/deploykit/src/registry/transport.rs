@@ -438,13 +438,7 @@ pub fn read_answer(
 
 fn agent(tls: TlsConfig, user_agent: &str) -> Agent {
     crate::net::agent(
-        Agent::config_builder()
-            // ureq's 128 KiB default buffers are zeroed on every connection:
-            // that was a tenth of a one-manifest resolve. A registry's
-            // headers fit in a few KiB, and bodies stream through whatever
-            // size the buffer is.
-            .input_buffer_size(32 * 1024)
-            .output_buffer_size(16 * 1024)
+        crate::net::config_builder()
             .http_status_as_error(false)
             .tls_config(tls)
             .user_agent(user_agent)
