@@ -79,49 +79,34 @@ pub struct Cli {
     pub output: OutputArgs,
 }
 
-/// Subcommands.
+/// Subcommands, deferred: a run builds the arguments of the subcommand it
+/// runs only. Each variant keeps the first line of its struct's doc comment,
+/// for the list in the tool's `--help`; the struct's doc is the rest.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// Resolve references in their registry to digests, without pulling
-    ///
-    /// Prints `registry/repo@sha256:…` per reference (canonical form:
-    /// `ubuntu` is `docker.io/library/ubuntu`). For an index, the index
-    /// digest, or with --platform the digest of that platform's manifest.
-    /// --json prints {"results": [{input, reference, repository, tag,
-    /// digest, media_type, size, platform?: {platform, digest, media_type,
-    /// size}}]}.
-    ///
-    /// Credentials: --username with --password-stdin, else REGISTRY_TOKEN
-    /// (sent as a bearer token, or as the password of the token exchange),
-    /// else GITHUB_TOKEN for ghcr.io, else the Docker configuration
-    /// ($DOCKER_CONFIG/config.json or ~/.docker/config.json: auths,
-    /// credsStore, credHelpers).
     Resolve(ResolveArgs),
     /// Extract image digests from push output, buildx metadata or docker inspect JSON
-    ///
-    /// Understands `docker push`/`podman push` lines (`TAG: digest:
-    /// sha256:… size: N` after `The push refers to repository [REPO]`),
-    /// buildx/BuildKit progress (`pushing manifest for REF@sha256:…`), crane
-    /// output and `--digestfile` contents (`REF@sha256:…` or a bare digest),
-    /// `docker buildx build --metadata-file` and bake JSON
-    /// (`containerimage.digest`, `image.name`) and `docker inspect` JSON
-    /// (`RepoDigests`). Prints one line per pushed reference:
-    /// `repo@sha256:…` when the repository is known, else the digest.
-    /// --json prints {"digests": [{reference, repository, tag, digest, size,
-    /// source}]}.
     FromLog(FromLogArgs),
     /// Content fingerprint of a build context or of several paths together
-    ///
-    /// The same bytes, names, exec bits and symlink targets give the same
-    /// fingerprint on any machine, whatever the mtimes, owners or walk
-    /// order. Names are taken relative to --root; the .dockerignore at the
-    /// context root (the single PATH given, else --root) is honoured with
-    /// Docker's semantics. Prints `sha256:…`; --json prints {fingerprint,
-    /// short?, files, bytes, root, ignore_file?, entries? (with --list)}.
     Fingerprint(FingerprintArgs),
 }
 
-/// `image-digest resolve`.
+/// Resolve references in their registry to digests, without pulling
+///
+/// Prints `registry/repo@sha256:…` per reference (canonical form:
+/// `ubuntu` is `docker.io/library/ubuntu`). For an index, the index
+/// digest, or with --platform the digest of that platform's manifest.
+/// --json prints {"results": [{input, reference, repository, tag,
+/// digest, media_type, size, platform?: {platform, digest, media_type,
+/// size}}]}.
+///
+/// Credentials: --username with --password-stdin, else REGISTRY_TOKEN
+/// (sent as a bearer token, or as the password of the token exchange),
+/// else GITHUB_TOKEN for ghcr.io, else the Docker configuration
+/// ($DOCKER_CONFIG/config.json or ~/.docker/config.json: auths,
+/// credsStore, credHelpers).
 #[derive(Debug, Args)]
 pub struct ResolveArgs {
     /// Image references: `app:1`, `ghcr.io/acme/api:prod`, `127.0.0.1:5000/app@sha256:…`
@@ -140,7 +125,18 @@ pub struct ResolveArgs {
     pub registry: RegistryArgs,
 }
 
-/// `image-digest from-log`.
+/// Extract image digests from push output, buildx metadata or docker inspect JSON
+///
+/// Understands `docker push`/`podman push` lines (`TAG: digest:
+/// sha256:… size: N` after `The push refers to repository [REPO]`),
+/// buildx/BuildKit progress (`pushing manifest for REF@sha256:…`), crane
+/// output and `--digestfile` contents (`REF@sha256:…` or a bare digest),
+/// `docker buildx build --metadata-file` and bake JSON
+/// (`containerimage.digest`, `image.name`) and `docker inspect` JSON
+/// (`RepoDigests`). Prints one line per pushed reference:
+/// `repo@sha256:…` when the repository is known, else the digest.
+/// --json prints {"digests": [{reference, repository, tag, digest, size,
+/// source}]}.
 #[derive(Debug, Args)]
 pub struct FromLogArgs {
     /// The log or JSON file; `-` (the default) reads stdin
@@ -152,7 +148,14 @@ pub struct FromLogArgs {
     pub digest_only: bool,
 }
 
-/// `image-digest fingerprint`.
+/// Content fingerprint of a build context or of several paths together
+///
+/// The same bytes, names, exec bits and symlink targets give the same
+/// fingerprint on any machine, whatever the mtimes, owners or walk
+/// order. Names are taken relative to --root; the .dockerignore at the
+/// context root (the single PATH given, else --root) is honoured with
+/// Docker's semantics. Prints `sha256:…`; --json prints {fingerprint,
+/// short?, files, bytes, root, ignore_file?, entries? (with --list)}.
 #[derive(Debug, Args)]
 pub struct FingerprintArgs {
     /// Files or directories to include

@@ -118,8 +118,11 @@ pub struct Cli {
     pub output: OutputArgs,
 }
 
-/// Subcommands.
+/// Subcommands, deferred: a run builds the arguments of the subcommand it
+/// runs only. Each variant keeps the first line of its struct's doc comment,
+/// for the list in the tool's `--help`; the struct's doc is the rest.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// Prune the images of the container engine on this host
     Local(LocalArgs),
@@ -147,7 +150,7 @@ pub struct PolicyArgs {
     pub apply: bool,
 }
 
-/// `prune-images local`.
+/// Prune the images of the container engine on this host
 #[derive(Debug, Args)]
 pub struct LocalArgs {
     #[command(flatten)]
@@ -174,7 +177,7 @@ pub struct LocalArgs {
     pub timeout: Duration,
 }
 
-/// `prune-images registry`.
+/// Prune the manifests of one repository in an OCI registry
 #[derive(Debug, Args)]
 pub struct RegistryPruneArgs {
     /// The repository, `registry/name` (no tag)

@@ -75,8 +75,11 @@ pub struct Cli {
     pub output: OutputArgs,
 }
 
-/// Subcommands.
+/// Subcommands, deferred: a run builds the arguments of the subcommand it
+/// runs only. Each variant keeps the first line of its struct's doc comment,
+/// for the list in the tool's `--help`; the struct's doc is the rest.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// Report the generated files that differ from what the current template would generate
     Check(CheckArgs),
@@ -124,7 +127,7 @@ pub struct CreateArgs {
     pub dry_run: bool,
 }
 
-/// `scaffold-service check`.
+/// Report the generated files that differ from what the current template would generate
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// The service to check (services/NAME/.scaffold.json must exist)
@@ -140,7 +143,7 @@ pub struct CheckArgs {
     pub diff: bool,
 }
 
-/// `scaffold-service templates`.
+/// Write the built-in templates to DIR, to start a `--template` directory from
 #[derive(Debug, Args)]
 pub struct TemplatesArgs {
     /// The directory to write the templates into (must not exist yet)

@@ -81,57 +81,21 @@ pub struct Cli {
     pub output: OutputArgs,
 }
 
-/// Subcommands.
+/// Subcommands, deferred: a run builds the arguments of the subcommand it
+/// runs only. Each variant keeps the first line of its struct's doc comment,
+/// for the list in the tool's `--help`; the struct's doc is the rest.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// Print the tag for an environment and commit (or a content fingerprint)
-    ///
-    /// `{env}-{sha}`, `{env}-{sha}-migrate` (--migrate), `{env}-{sha}-{service}`
-    /// (--service), or `{service}-{fingerprint}` (--fingerprint). env and
-    /// service are lowercase kebab-case, the sha is hex of at least 7
-    /// digits (shortened to --sha-length), the tag at most 128 characters; a
-    /// mutable-looking tag (latest, main, an environment alone) is refused.
     Name(NameArgs),
     /// Print the full reference REPO:TAG for the same flags as `name`
     Ref(RefArgs),
     /// Say whether image references are fit to deploy
-    ///
-    /// A reference is fit when it parses, is tagged, its tag is not latest or
-    /// another moving name (main, stable, an environment alone), and with
-    /// --require-digest it is pinned by digest. Prints `REF: ok` or
-    /// `REF: error[rule]: message` per reference (rules: invalid, untagged,
-    /// latest, mutable-tag, no-digest). --json prints an array of {input,
-    /// valid, canonical, familiar, registry, repository, tag, digest,
-    /// findings: [{rule, message}]}.
     Check(CheckArgs),
     /// Add tags to an image already in a registry, without pulling it
-    ///
-    /// Fetches SOURCE's manifest once (a tag is resolved, then used by
-    /// digest) and puts its exact bytes under each TAG, so the digest does not
-    /// change and an index keeps every platform. With --to, the blobs are
-    /// cross-mounted into the other repository of the same registry (copied
-    /// only if the registry refuses the mount) or streamed to another
-    /// registry, and the child manifests of an index are put by digest,
-    /// before any tag. A tag already on another digest is refused (exit 1,
-    /// naming both) unless --force; one already on the digest is left alone.
-    /// Every tag written is resolved again and must give the source digest.
-    /// Prints `REPO:TAG@DIGEST` per tag; --json prints {source, reference,
-    /// digest, media_type, dry_run, tags: [{tag, reference, digest, action:
-    /// created|unchanged|refused|moved, previous?}], transfer: {blobs_present,
-    /// blobs_mounted, blobs_copied, bytes_copied, manifests_copied}}.
     Apply(ApplyArgs),
     /// Write digest-pinned references into kustomization, compose and env files
-    ///
-    /// Rewrites the image entries that name the repository of a REF:
-    /// Kustomize `images:` entries (by newName, else name: sets digest, and
-    /// newTag to the REF's tag or removes it), compose `image:` values and env
-    /// file `*_IMAGE=` values (the name as written, the REF's tag, its
-    /// digest). Only those lines change; comments, order, quotes and line
-    /// endings are kept. Prints a unified diff of the change. Every REF needs
-    /// a digest and must match an entry. --check writes nothing and exits 1
-    /// when a file would change; --check without REF lists the entries not
-    /// pinned by digest. --json prints {check, files: [{file, kind, changed,
-    /// changes: [{line, key, old, new}]}]}.
     Pin(PinArgs),
 }
 
@@ -163,14 +127,20 @@ pub struct TagParts {
     pub sha_length: u8,
 }
 
-/// `tag-image name`.
+/// Print the tag for an environment and commit (or a content fingerprint)
+///
+/// `{env}-{sha}`, `{env}-{sha}-migrate` (--migrate), `{env}-{sha}-{service}`
+/// (--service), or `{service}-{fingerprint}` (--fingerprint). env and
+/// service are lowercase kebab-case, the sha is hex of at least 7
+/// digits (shortened to --sha-length), the tag at most 128 characters; a
+/// mutable-looking tag (latest, main, an environment alone) is refused.
 #[derive(Debug, Args)]
 pub struct NameArgs {
     #[command(flatten)]
     pub parts: TagParts,
 }
 
-/// `tag-image ref`.
+/// Print the full reference REPO:TAG for the same flags as `name`
 #[derive(Debug, Args)]
 pub struct RefArgs {
     /// The repository: `ghcr.io/acme/api`, `127.0.0.1:5000/app`
@@ -181,7 +151,15 @@ pub struct RefArgs {
     pub parts: TagParts,
 }
 
-/// `tag-image check`.
+/// Say whether image references are fit to deploy
+///
+/// A reference is fit when it parses, is tagged, its tag is not latest or
+/// another moving name (main, stable, an environment alone), and with
+/// --require-digest it is pinned by digest. Prints `REF: ok` or
+/// `REF: error[rule]: message` per reference (rules: invalid, untagged,
+/// latest, mutable-tag, no-digest). --json prints an array of {input,
+/// valid, canonical, familiar, registry, repository, tag, digest,
+/// findings: [{rule, message}]}.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// Image references to judge
@@ -193,7 +171,21 @@ pub struct CheckArgs {
     pub require_digest: bool,
 }
 
-/// `tag-image apply`.
+/// Add tags to an image already in a registry, without pulling it
+///
+/// Fetches SOURCE's manifest once (a tag is resolved, then used by
+/// digest) and puts its exact bytes under each TAG, so the digest does not
+/// change and an index keeps every platform. With --to, the blobs are
+/// cross-mounted into the other repository of the same registry (copied
+/// only if the registry refuses the mount) or streamed to another
+/// registry, and the child manifests of an index are put by digest,
+/// before any tag. A tag already on another digest is refused (exit 1,
+/// naming both) unless --force; one already on the digest is left alone.
+/// Every tag written is resolved again and must give the source digest.
+/// Prints `REPO:TAG@DIGEST` per tag; --json prints {source, reference,
+/// digest, media_type, dry_run, tags: [{tag, reference, digest, action:
+/// created|unchanged|refused|moved, previous?}], transfer: {blobs_present,
+/// blobs_mounted, blobs_copied, bytes_copied, manifests_copied}}.
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
     /// The image already in the registry: `repo:tag` or `repo@sha256:…`
@@ -220,7 +212,18 @@ pub struct ApplyArgs {
     pub registry: RegistryArgs,
 }
 
-/// `tag-image pin`.
+/// Write digest-pinned references into kustomization, compose and env files
+///
+/// Rewrites the image entries that name the repository of a REF:
+/// Kustomize `images:` entries (by newName, else name: sets digest, and
+/// newTag to the REF's tag or removes it), compose `image:` values and env
+/// file `*_IMAGE=` values (the name as written, the REF's tag, its
+/// digest). Only those lines change; comments, order, quotes and line
+/// endings are kept. Prints a unified diff of the change. Every REF needs
+/// a digest and must match an entry. --check writes nothing and exits 1
+/// when a file would change; --check without REF lists the entries not
+/// pinned by digest. --json prints {check, files: [{file, kind, changed,
+/// changes: [{line, key, old, new}]}]}.
 #[derive(Debug, Args)]
 pub struct PinArgs {
     /// A kustomization.yaml, compose file or env file to edit (repeatable)

@@ -80,8 +80,11 @@ pub struct Cli {
     pub output: OutputArgs,
 }
 
-/// Subcommands.
+/// Subcommands, deferred: a run builds the arguments of the subcommand it
+/// runs only. Each variant keeps the first line of its struct's doc comment,
+/// for the list in the tool's `--help`; the struct's doc is the rest.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// Print how a DSN parses (libpq's keywords and values, password redacted)
     Explain(ExplainArgs),
@@ -89,7 +92,7 @@ pub enum Command {
     Rules,
 }
 
-/// `validate-dsns explain`.
+/// Print how a DSN parses (libpq's keywords and values, password redacted)
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
     /// The connection string (URI or keyword/value); `-` reads it from stdin
