@@ -486,6 +486,35 @@ fn faults_in_front_of_the_registry() {
     .run();
     r.expect_code(3);
     assert!(r.stderr.contains("hashes to"), "{r}");
+
+    // a 12 KB response header is read; a 20 KB one is refused at once, not
+    // taken for a connection closed early and retried until the budget ends
+    let proxy = FaultProxy::start(
+        reg.port(),
+        Faults {
+            pad_header: 12_000,
+            ..Faults::default()
+        },
+    );
+    let r = resolve(&["--digest-only", &format!("{}/app:1", proxy.host())]).run();
+    r.expect_code(0);
+    assert_eq!(r.stdout.trim(), pushed);
+    proxy.set(Faults {
+        pad_header: 20_000,
+        ..Faults::default()
+    });
+    let started = Instant::now();
+    let r = resolve(&["--timeout", "20s", &format!("{}/app:1", proxy.host())]).run();
+    r.expect_code(3);
+    assert!(
+        r.stderr.contains("response header is larger than 16 KiB"),
+        "{r}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "not retried: {r}"
+    );
+    assert_eq!(proxy.requests.load(std::sync::atomic::Ordering::SeqCst), 2);
 }
 
 // ------------------------------------------------------------- from-log

@@ -860,6 +860,8 @@ pub struct Faults {
     /// Wait this long before forwarding (a slow registry), so a test can
     /// act while the request is in flight.
     pub delay: Option<Duration>,
+    /// Add about this many bytes of `X-Padding-N` headers to every response.
+    pub pad_header: usize,
 }
 
 /// An HTTP proxy in front of a registry that injects [`Faults`]: each
@@ -1068,6 +1070,9 @@ fn proxy_one(
                 );
             }
         }
+    }
+    for i in 0..f.pad_header.div_ceil(4000) {
+        headers.push(format!("X-Padding-{i}: {}", "p".repeat(3980)));
     }
     let mut out = headers.join("\r\n").into_bytes();
     out.extend_from_slice(b"\r\n\r\n");

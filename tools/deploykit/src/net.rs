@@ -10,7 +10,11 @@
 //!
 //! ureq also zeroes a 128 KiB input and a 128 KiB output buffer on every
 //! connection, a tenth of that same run; [`config_builder`] starts every
-//! tool's agent with buffers sized for what these tools exchange.
+//! tool's agent with buffers sized for what these tools exchange. The input
+//! buffer is also the most of a response header ureq reads (it does not grow
+//! it): a header that filled it would read as a connection closed early and
+//! be retried until the budget ran out, so the limit is set just below it
+//! and a larger header is an error that says so.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -66,13 +70,23 @@ impl Resolver for LiteralFirst {
     }
 }
 
-/// ureq's agent configuration with the tools' buffer sizes: responses are
-/// headers of a few KiB (the input buffer bounds them, not bodies, which
-/// stream through it) and requests small ones.
+/// The input buffer of every connection: the largest response header the
+/// tools accept is one byte less (nginx, in front of many registries, passes
+/// on upstream headers of 4 or 8 KiB by default). Bodies stream through it,
+/// whatever their size.
+pub const INPUT_BUFFER: usize = 16 * 1024;
+
+/// The output buffer of every connection: the longest request header line
+/// must fit (8 KiB, nginx's limit; a registry token is a few KiB).
+pub const OUTPUT_BUFFER: usize = 8 * 1024;
+
+/// ureq's agent configuration with the tools' buffer sizes and the response
+/// header limit that goes with them.
 pub fn config_builder() -> ConfigBuilder<AgentScope> {
     Agent::config_builder()
-        .input_buffer_size(32 * 1024)
-        .output_buffer_size(16 * 1024)
+        .input_buffer_size(INPUT_BUFFER)
+        .max_response_header_size(INPUT_BUFFER - 1)
+        .output_buffer_size(OUTPUT_BUFFER)
 }
 
 /// An agent with `config`, ureq's connectors (TLS per the config) and the

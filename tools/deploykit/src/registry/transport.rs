@@ -503,6 +503,10 @@ fn classify(e: &ureq::Error) -> Failure {
         }
         ureq::Error::ConnectionFailed => Failure::transient("connection failed"),
         ureq::Error::HostNotFound => Failure::fatal("host not found (DNS)"),
+        ureq::Error::LargeResponseHeader(..) => Failure::fatal(format!(
+            "the response header is larger than {} KiB",
+            crate::net::INPUT_BUFFER / 1024
+        )),
         ureq::Error::Protocol(p) => Failure::transient(format!("HTTP protocol error: {p}")),
         ureq::Error::Rustls(rustls::Error::InvalidMessage(m)) => Failure {
             not_tls: true,
