@@ -7,7 +7,10 @@
 #                HTTP requests per resolve (from the registry's access log),
 #                next to the floor any CLI pays: starting a process
 #                (/bin/true) plus one manifest GET on a fresh connection
-#                from a running client. image-digest is the shipped build
+#                from a running client; and, in the same hyperfine run as
+#                the tools, a static C program that sends that one GET and
+#                prints the digest header (floor-get.c): the least a client
+#                process can take here. image-digest is the shipped build
 #                (scripts/build-release.sh: static, non-PIE), with the
 #                ordinary dynamic build beside it.
 #   fingerprint: image-digest fingerprint  vs  find | sort | xargs sha256sum | sha256sum
@@ -20,7 +23,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 FILES=${1:-20000}
 MB=${2:-1024}
-for p in docker-registry skopeo hyperfine htpasswd openssl sha256sum; do
+for p in docker-registry skopeo hyperfine htpasswd openssl sha256sum cc; do
   command -v "$p" >/dev/null || { echo "bench: $p missing (scripts/setup)" >&2; exit 1; }
 done
 BIN=$(scripts/build-release.sh -p image-digest)/image-digest
@@ -63,6 +66,7 @@ make_layout() {
 }
 
 requests() { grep -c '"\(GET\|HEAD\) /v2/' "$1" || true; }
+cc -O2 -static -no-pie -o "$W/floor-get" scripts/bench/floor-get.c
 
 echo "== resolve"
 make_layout
@@ -85,10 +89,18 @@ for kind in open basic; do
   [ "$(DOCKER_CONFIG=$W/docker "$BIN" resolve --digest-only --plain-http "$ref")" = \
     "$(skopeo --insecure-policy inspect --tls-verify=false --authfile "$W/auth.json" --format '{{.Digest}}' "docker://$ref")" ] \
     || { echo "bench: digests differ" >&2; exit 1; }
+  floor=()
+  if [ $kind = open ]; then
+    digest=$("$BIN" resolve --digest-only --plain-http "$ref")
+    [ "$("$W/floor-get" "$port" /v2/bench/app/manifests/1)" = "$digest" ] \
+      || { echo "bench: floor-get read another digest" >&2; exit 1; }
+    floor=(-n "floor: one GET from a static C program ($kind)" "$W/floor-get $port /v2/bench/app/manifests/1")
+  fi
   DOCKER_CONFIG=$W/docker hyperfine -N --warmup 5 --runs 200 --export-markdown "$W/resolve-$kind.md" \
     --export-json "$W/resolve-$kind.json" \
     -n "image-digest resolve ($kind)" "$BIN resolve --plain-http $ref" \
     -n "image-digest resolve, dynamic build ($kind)" "$DYN resolve --plain-http $ref" \
+    "${floor[@]}" \
     -n "skopeo inspect ($kind)" "skopeo --insecure-policy inspect --tls-verify=false --authfile $W/auth.json --format {{.Digest}} docker://$ref"
   python3 - "$W/resolve-$kind.json" <<'PY'
 import json, statistics, sys
