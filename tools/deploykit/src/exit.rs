@@ -176,24 +176,25 @@ where
     }
 }
 
-/// Runs a tool's body and turns its outcome into the process exit code.
+/// Runs a tool's body and turns its outcome into the process exit code
+/// (each tool's `main.rs` calls it through [`crate::main!`]).
 ///
 /// The error, if any, is printed once on stderr as `<tool>: <error>`. A broken
 /// pipe on stdout is not an error: the reader went away, which is its right.
 /// SIGTERM and SIGINT end the run with 143 and 130 ([`crate::signals`]).
-pub fn run_main(tool: &str, body: impl FnOnce() -> Result<Exit>) -> ExitCode {
+pub fn run(tool: &str, body: impl FnOnce() -> Result<Exit>) -> u8 {
     crate::signals::install(tool);
     let outcome = body();
     crate::signals::finish();
     match outcome {
-        Ok(status) => status.into(),
+        Ok(status) => status.code(),
         Err(err) => {
             if is_broken_pipe(&err) {
-                return Exit::Success.into();
+                return Exit::Success.code();
             }
             // A message quoting a huge input stays short (see `clip`).
             eprintln!("{tool}: {}", crate::clip::long_words(&err.to_string()));
-            err.status().into()
+            err.status().code()
         }
     }
 }

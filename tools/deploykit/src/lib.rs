@@ -13,6 +13,7 @@ pub mod dsn;
 pub mod duration;
 #[cfg(feature = "engine")]
 pub mod engine;
+pub mod entry;
 pub mod envfile;
 pub mod exit;
 pub mod imageref;

@@ -5,7 +5,7 @@
 //! action the process dies by the signal: the shell sees 143/130, but a
 //! parent reading the wait status (a CI runner, a Rust or Python wrapper)
 //! sees no exit code at all, and nothing on stderr says why the tool
-//! stopped. [`install`] (called by [`crate::exit::run_main`] for every tool)
+//! stopped. [`install`] (called by [`crate::exit::run`] for every tool)
 //! turns the first signal into the conventions' status and a
 //! `<tool>: terminated by SIGTERM` line.
 //!
