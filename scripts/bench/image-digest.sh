@@ -29,8 +29,12 @@ done
 BIN=$(scripts/build-release.sh -p image-digest)/image-digest
 DYN=$(scripts/build-release.sh --dynamic -p image-digest)/image-digest
 W=$(mktemp -d /tmp/dk-bench-image-digest.XXXXXX)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$W"; }
+# start_registry runs in a command substitution (a subshell), so each
+# registry's pid goes to a file, not to a variable of this shell.
+cleanup() {
+  for f in "$W"/*/pid; do [ -f "$f" ] && { kill "$(cat "$f")" 2>/dev/null || true; }; done
+  rm -rf "$W"
+}
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -42,7 +46,7 @@ start_registry() { # name [htpasswd-file] -> prints port
     [ -n "$auth" ] && printf 'auth:\n  htpasswd:\n    realm: bench\n    path: %s\n' "$auth"
   } >"$W/$name/config.yml"
   docker-registry serve "$W/$name/config.yml" >"$W/$name/log" 2>&1 &
-  PIDS+=($!)
+  echo $! >"$W/$name/pid"
   for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && break; sleep 0.05; done
   echo "$port"
 }
