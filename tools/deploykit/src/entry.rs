@@ -18,12 +18,13 @@
 //!   tool execs starts with the default again, as std arranges for its
 //!   children);
 //! - a panic prints its message and ends the process with 101;
-//! - stdout is flushed before the process exits.
+//! - stdout is flushed before the process exits (by `std::process::exit`,
+//!   which the C `main` ends with, as every early exit of the tools does).
 //!
 //! Given up: a stack overflow is a plain SIGSEGV, and a panic message names
 //! the main thread `<unnamed>`. Elsewhere `main!` is an ordinary `fn main`.
 
-use std::io::{self, Write};
+use std::io;
 use std::os::fd::{AsFd, IntoRawFd};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -54,8 +55,7 @@ macro_rules! main {
 }
 
 /// Sets the process up as above, runs `body` through
-/// [`crate::exit::run`] and returns the exit code (101 after a panic), with
-/// stdout flushed.
+/// [`crate::exit::run`] and returns the exit code (101 after a panic).
 pub fn run(tool: &str, body: impl FnOnce() -> Result<Exit>) -> i32 {
     open_standard_fds();
     // A handler, not SIG_IGN: see the module doc. Without one the first
@@ -65,7 +65,6 @@ pub fn run(tool: &str, body: impl FnOnce() -> Result<Exit>) -> i32 {
         Arc::new(AtomicBool::new(false)),
     );
     let code = catch_unwind(AssertUnwindSafe(|| crate::exit::run(tool, body))).unwrap_or(101);
-    let _ = io::stdout().flush();
     i32::from(code)
 }
 

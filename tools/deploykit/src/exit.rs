@@ -5,7 +5,6 @@
 //! process with, and `main` prints it once as `<tool>: <error>`.
 
 use std::fmt;
-use std::process::ExitCode;
 
 /// The process exit statuses of the conventions, the same in every tool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -77,12 +76,6 @@ impl Exit {
             Exit::Interrupted => "interrupted by SIGINT",
             Exit::Terminated => "terminated by SIGTERM",
         }
-    }
-}
-
-impl From<Exit> for ExitCode {
-    fn from(exit: Exit) -> Self {
-        ExitCode::from(exit.code())
     }
 }
 
