@@ -90,12 +90,12 @@ for kind in open basic; do
   b=$(requests "$W/$kind/log"); skopeo --insecure-policy inspect --tls-verify=false --authfile "$W/auth.json" --format '{{.Digest}}' "docker://$ref" >/dev/null
   c=$(requests "$W/$kind/log")
   echo "requests per resolve ($kind registry): image-digest $((b - a)), skopeo inspect $((c - b))"
-  [ "$(DOCKER_CONFIG=$W/docker "$BIN" resolve --digest-only --plain-http "$ref")" = \
+  digest=$(DOCKER_CONFIG=$W/docker "$BIN" resolve --digest-only --plain-http "$ref")
+  [ "$digest" = \
     "$(skopeo --insecure-policy inspect --tls-verify=false --authfile "$W/auth.json" --format '{{.Digest}}' "docker://$ref")" ] \
     || { echo "bench: digests differ" >&2; exit 1; }
   floor=()
   if [ $kind = open ]; then
-    digest=$("$BIN" resolve --digest-only --plain-http "$ref")
     [ "$("$W/floor-get" "$port" /v2/bench/app/manifests/1)" = "$digest" ] \
       || { echo "bench: floor-get read another digest" >&2; exit 1; }
     floor=(-n "floor: one GET from a static C program ($kind)" "$W/floor-get $port /v2/bench/app/manifests/1")
