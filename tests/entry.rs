@@ -1,6 +1,7 @@
-//! The process set-up every tool gets from `deploykit::main!`
-//! (tools/deploykit/src/entry.rs), which replaces Rust's runtime set-up on
-//! Linux with glibc: what std used to do for the tools must still hold.
+//! The process set-up every tool relies on: std's own runtime set-up before
+//! an ordinary `fn main`, and `deploykit::process::run` around the body.
+//! A closed pipe, a closed stdout and an exec'd command must behave as a
+//! user of a Unix tool expects.
 
 use std::io::Read;
 use std::net::TcpListener;

@@ -131,29 +131,3 @@ fn clap_definitions_are_consistent() {
         (tool.command)().debug_assert();
     }
 }
-
-/// Subcommands are deferred (built only when they run), so a tool's `--help`
-/// lists each with the about its variant carries, while the subcommand's
-/// own help uses its struct's doc comment: the two must agree.
-#[test]
-fn deferred_subcommands_list_the_about_they_show() {
-    for tool in tools::all() {
-        let listed = (tool.command)();
-        let mut built = (tool.command)();
-        built.build();
-        for sub in listed.get_subcommands() {
-            let name = sub.get_name();
-            let short = sub.get_about().map(ToString::to_string);
-            assert!(
-                short.as_deref().is_some_and(|s| !s.is_empty()),
-                "{} {name}: no about in the list",
-                tool.name
-            );
-            let shown = built
-                .find_subcommand(name)
-                .and_then(clap::Command::get_about)
-                .map(ToString::to_string);
-            assert_eq!(short, shown, "{} {name}: listed about differs", tool.name);
-        }
-    }
-}

@@ -61,7 +61,7 @@ _image__digest() {
             return 0
             ;;
         image__subcmd__digest__subcmd__fingerprint)
-            opts="-q -v -h --json --quiet --verbose --root --short --list --no-ignore --jobs --help"
+            opts="-q -v -h --root --short --list --no-ignore --jobs --json --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -87,7 +87,7 @@ _image__digest() {
             return 0
             ;;
         image__subcmd__digest__subcmd__from__subcmd__log)
-            opts="-q -v -h --json --quiet --verbose --digest-only --help"
+            opts="-q -v -h --digest-only --json --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -171,7 +171,7 @@ _image__digest() {
             return 0
             ;;
         image__subcmd__digest__subcmd__resolve)
-            opts="-q -v -u -h --json --quiet --verbose --digest-only --platform --timeout --cacert --insecure --plain-http --username --password-stdin --help"
+            opts="-u -q -v -h --digest-only --platform --timeout --cacert --insecure --plain-http --username --password-stdin --json --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -40,10 +40,10 @@ complete -c prune-images -n "__fish_prune_images_using_subcommand local" -l repo
 complete -c prune-images -n "__fish_prune_images_using_subcommand local" -l target-free -d 'Stop removing as soon as the engine\'s data root has this much free space (20G, 512MiB, 5GB)' -r
 complete -c prune-images -n "__fish_prune_images_using_subcommand local" -l host -d 'The engine: unix:///path/docker.sock or tcp://HOST:PORT (default /var/run/docker.sock)' -r
 complete -c prune-images -n "__fish_prune_images_using_subcommand local" -l timeout -d 'Deadline of each engine call, retries included' -r
+complete -c prune-images -n "__fish_prune_images_using_subcommand local" -l apply -d 'Remove; without it the plan is printed and nothing changes'
 complete -c prune-images -n "__fish_prune_images_using_subcommand local" -l json -d 'Print the result as one JSON document on stdout instead of text'
 complete -c prune-images -n "__fish_prune_images_using_subcommand local" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c prune-images -n "__fish_prune_images_using_subcommand local" -s v -l verbose -d 'Print more detail on stderr'
-complete -c prune-images -n "__fish_prune_images_using_subcommand local" -l apply -d 'Remove; without it the plan is printed and nothing changes'
 complete -c prune-images -n "__fish_prune_images_using_subcommand local" -s h -l help -d 'Print help'
 complete -c prune-images -n "__fish_prune_images_using_subcommand registry" -l keep -d 'Keep the N most recently created images of each repository' -r
 complete -c prune-images -n "__fish_prune_images_using_subcommand registry" -l protect -d 'Never remove this image (`repo:tag`, `repo@sha256:…`, or an id); repeatable' -r
@@ -52,13 +52,13 @@ complete -c prune-images -n "__fish_prune_images_using_subcommand registry" -l k
 complete -c prune-images -n "__fish_prune_images_using_subcommand registry" -l timeout -d 'Budget of each registry operation (a resolve, a manifest, a blob), retries included (e.g. 10s, 2m)' -r
 complete -c prune-images -n "__fish_prune_images_using_subcommand registry" -l cacert -d 'Also trust the CAs in this PEM file' -r -F
 complete -c prune-images -n "__fish_prune_images_using_subcommand registry" -s u -l username -d 'User name for the registry (the password comes from --password-stdin)' -r
-complete -c prune-images -n "__fish_prune_images_using_subcommand registry" -l json -d 'Print the result as one JSON document on stdout instead of text'
-complete -c prune-images -n "__fish_prune_images_using_subcommand registry" -s q -l quiet -d 'Print nothing on stderr but errors'
-complete -c prune-images -n "__fish_prune_images_using_subcommand registry" -s v -l verbose -d 'Print more detail on stderr'
 complete -c prune-images -n "__fish_prune_images_using_subcommand registry" -l apply -d 'Remove; without it the plan is printed and nothing changes'
 complete -c prune-images -n "__fish_prune_images_using_subcommand registry" -l insecure -d 'Do not verify TLS certificates, and allow plain HTTP, for any registry'
 complete -c prune-images -n "__fish_prune_images_using_subcommand registry" -l plain-http -d 'Talk plain HTTP to the registry (loopback registries fall back to it by themselves)'
 complete -c prune-images -n "__fish_prune_images_using_subcommand registry" -l password-stdin -d 'Read the password (or access token) from stdin'
+complete -c prune-images -n "__fish_prune_images_using_subcommand registry" -l json -d 'Print the result as one JSON document on stdout instead of text'
+complete -c prune-images -n "__fish_prune_images_using_subcommand registry" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c prune-images -n "__fish_prune_images_using_subcommand registry" -s v -l verbose -d 'Print more detail on stderr'
 complete -c prune-images -n "__fish_prune_images_using_subcommand registry" -s h -l help -d 'Print help'
 complete -c prune-images -n "__fish_prune_images_using_subcommand help; and not __fish_seen_subcommand_from local registry help" -f -a "local" -d 'Prune the images of the container engine on this host'
 complete -c prune-images -n "__fish_prune_images_using_subcommand help; and not __fish_seen_subcommand_from local registry help" -f -a "registry" -d 'Prune the manifests of one repository in an OCI registry'

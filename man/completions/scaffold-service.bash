@@ -83,17 +83,17 @@ _scaffold__service() {
             return 0
             ;;
         scaffold__subcmd__service__subcmd__check)
-            opts="-q -v -h --repo --json --quiet --verbose --template --diff --help"
+            opts="-q -v -h --template --diff --repo --json --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --repo)
+                --template)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --template)
+                --repo)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

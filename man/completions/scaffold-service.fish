@@ -40,12 +40,12 @@ complete -c scaffold-service -n "__fish_scaffold_service_needs_command" -s V -l 
 complete -c scaffold-service -n "__fish_scaffold_service_needs_command" -a "check" -d 'Report the generated files that differ from what the current template would generate'
 complete -c scaffold-service -n "__fish_scaffold_service_needs_command" -a "templates" -d 'Write the built-in templates to DIR, to start a `--template` directory from'
 complete -c scaffold-service -n "__fish_scaffold_service_needs_command" -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c scaffold-service -n "__fish_scaffold_service_using_subcommand check" -l repo -d 'The monorepo root (default: the current directory)' -r -F
 complete -c scaffold-service -n "__fish_scaffold_service_using_subcommand check" -l template -d 'Compare with this template directory (default: the one recorded, else the built-in templates)' -r -F
+complete -c scaffold-service -n "__fish_scaffold_service_using_subcommand check" -l repo -d 'The monorepo root (default: the current directory)' -r -F
+complete -c scaffold-service -n "__fish_scaffold_service_using_subcommand check" -l diff -d 'Also print a unified diff (file on disk → template) for each differing file'
 complete -c scaffold-service -n "__fish_scaffold_service_using_subcommand check" -l json -d 'Print the result as one JSON document on stdout instead of text'
 complete -c scaffold-service -n "__fish_scaffold_service_using_subcommand check" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c scaffold-service -n "__fish_scaffold_service_using_subcommand check" -s v -l verbose -d 'Print more detail on stderr'
-complete -c scaffold-service -n "__fish_scaffold_service_using_subcommand check" -l diff -d 'Also print a unified diff (file on disk → template) for each differing file'
 complete -c scaffold-service -n "__fish_scaffold_service_using_subcommand check" -s h -l help -d 'Print help'
 complete -c scaffold-service -n "__fish_scaffold_service_using_subcommand templates" -l repo -d 'The monorepo root (default: the current directory)' -r -F
 complete -c scaffold-service -n "__fish_scaffold_service_using_subcommand templates" -l json -d 'Print the result as one JSON document on stdout instead of text'

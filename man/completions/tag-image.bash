@@ -73,7 +73,7 @@ _tag__image() {
             return 0
             ;;
         tag__subcmd__image__subcmd__apply)
-            opts="-q -v -u -h --json --quiet --verbose --to --force --dry-run --timeout --cacert --insecure --plain-http --username --password-stdin --help"
+            opts="-u -q -v -h --to --force --dry-run --timeout --cacert --insecure --plain-http --username --password-stdin --json --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -107,7 +107,7 @@ _tag__image() {
             return 0
             ;;
         tag__subcmd__image__subcmd__check)
-            opts="-q -v -h --json --quiet --verbose --require-digest --help"
+            opts="-q -v -h --require-digest --json --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -219,7 +219,7 @@ _tag__image() {
             return 0
             ;;
         tag__subcmd__image__subcmd__name)
-            opts="-q -v -h --json --quiet --verbose --env --sha --service --migrate --fingerprint --sha-length --help"
+            opts="-q -v -h --env --sha --service --migrate --fingerprint --sha-length --json --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -253,7 +253,7 @@ _tag__image() {
             return 0
             ;;
         tag__subcmd__image__subcmd__pin)
-            opts="-q -v -f -h --json --quiet --verbose --file --check --help"
+            opts="-f -q -v -h --file --check --json --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -275,7 +275,7 @@ _tag__image() {
             return 0
             ;;
         tag__subcmd__image__subcmd__ref)
-            opts="-q -v -h --json --quiet --verbose --env --sha --service --migrate --fingerprint --sha-length --help"
+            opts="-q -v -h --env --sha --service --migrate --fingerprint --sha-length --json --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

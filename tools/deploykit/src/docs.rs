@@ -2,10 +2,13 @@
 //!
 //! Each tool describes its examples and the exit statuses it really returns in
 //! a [`ToolDoc`]; the same data feeds `--help` (via [`ToolDoc::after_help`])
-//! and the generated man page, so the two cannot drift apart.
+//! and the generated man page, so the two cannot drift apart. The rendering
+//! of man pages and completions is behind the `docs` feature: only the
+//! generator (the man-page test) needs it, not the tools.
 
 use std::fmt::Write as _;
 
+#[cfg(feature = "docs")]
 use clap_mangen::roff::{Roff, bold, roman};
 
 use crate::exit::Exit;
@@ -43,6 +46,7 @@ impl ToolDoc {
     }
 
     /// Renders the man page of `cmd` with EXAMPLES and EXIT STATUS sections.
+    #[cfg(feature = "docs")]
     pub fn man_page(&self, cmd: clap::Command) -> std::io::Result<Vec<u8>> {
         // The after-help text duplicates EXAMPLES/EXIT STATUS; the man page
         // renders those as proper sections instead.
@@ -80,6 +84,7 @@ impl ToolDoc {
 }
 
 /// The shells completions are generated for, with their file names.
+#[cfg(feature = "docs")]
 pub fn completion_files(bin: &str) -> [(clap_complete::Shell, String); 3] {
     use clap_complete::Shell;
     [
@@ -90,6 +95,7 @@ pub fn completion_files(bin: &str) -> [(clap_complete::Shell, String); 3] {
 }
 
 /// Renders the completion script of `cmd` for `shell`.
+#[cfg(feature = "docs")]
 pub fn completion(cmd: &mut clap::Command, shell: clap_complete::Shell) -> Vec<u8> {
     let name = cmd.get_name().to_owned();
     let mut out = Vec::new();

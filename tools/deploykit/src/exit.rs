@@ -2,7 +2,9 @@
 //!
 //! A shell script gluing two tools branches on `$?`, so the status is part of
 //! each tool's interface: an error is created with the status it will end the
-//! process with, and `main` prints it once as `<tool>: <error>`.
+//! process with, and `main` prints it once as `<tool>: <error>`
+//! ([`crate::process::run`]). The types only: this module depends on no other
+//! part of the crate.
 
 use std::fmt;
 
@@ -83,7 +85,7 @@ impl Exit {
 ///
 /// The message is built from the context chain of the underlying
 /// [`anyhow::Error`], joined with `: `, and must never contain a secret:
-/// callers format DSNs through [`crate::dsn::Dsn`]'s redacting display.
+/// callers format DSNs through the DSN model's redacting display.
 pub struct Error {
     status: Exit,
     inner: anyhow::Error,
@@ -169,66 +171,16 @@ where
     }
 }
 
-/// Runs a tool's body and turns its outcome into the process exit code
-/// (each tool's `main.rs` calls it through [`crate::main!`]).
-///
-/// The error, if any, is printed once on stderr as `<tool>: <error>`. A broken
-/// pipe on stdout is not an error: the reader went away, which is its right.
-/// SIGTERM and SIGINT end the run with 143 and 130 ([`crate::signals`]).
-pub fn run(tool: &str, body: impl FnOnce() -> Result<Exit>) -> u8 {
-    crate::signals::install(tool);
-    let outcome = body();
-    crate::signals::finish();
-    match outcome {
-        Ok(status) => status.code(),
-        Err(err) => {
-            if is_broken_pipe(&err) {
-                return Exit::Success.code();
-            }
-            // A message quoting a huge input stays short (see `clip`).
-            eprintln!("{tool}: {}", crate::clip::long_words(&err.to_string()));
-            err.status().code()
-        }
+impl Error {
+    /// Whether a broken pipe caused this error: the reader of the tool's
+    /// output went away, which is its right and not a failure.
+    pub fn is_broken_pipe(&self) -> bool {
+        self.inner.chain().any(|cause| {
+            cause
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        })
     }
-}
-
-/// Parses the command line with `cmd` (named after the tool).
-///
-/// `--help` and `--version` print and exit 0 as clap does; a usage error
-/// is printed like every other error, `<tool>: error: …` with clap's usage
-/// hint, and exits 2, so a CI log that runs several tools names the one
-/// that was called wrongly.
-pub fn arg_matches(cmd: clap::Command) -> clap::ArgMatches {
-    let tool = cmd.get_name().to_owned();
-    match cmd.try_get_matches() {
-        Ok(matches) => matches,
-        // Help and version; and the help a tool shows when its subcommand is
-        // missing, which is the usage itself, not a message about it.
-        Err(e)
-            if !e.use_stderr()
-                || e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand =>
-        {
-            e.exit()
-        }
-        Err(e) => {
-            eprint!("{tool}: {}", e.render());
-            std::process::exit(i32::from(Exit::Usage.code()));
-        }
-    }
-}
-
-/// [`arg_matches`], then the clap derive `T` built from them.
-pub fn parse_args<T: clap::FromArgMatches>(cmd: clap::Command) -> T {
-    let matches = arg_matches(cmd);
-    T::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
-}
-
-fn is_broken_pipe(err: &Error) -> bool {
-    err.inner.chain().any(|cause| {
-        cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
 }
 
 impl From<std::io::Error> for Error {
@@ -263,6 +215,6 @@ mod tests {
     fn broken_pipe_is_detected_through_context() {
         let io = std::io::Error::from(std::io::ErrorKind::BrokenPipe);
         let err: Error = Error::from(io).context("writing stdout");
-        assert!(is_broken_pipe(&err));
+        assert!(err.is_broken_pipe());
     }
 }

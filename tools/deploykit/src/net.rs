@@ -4,12 +4,12 @@
 //! is set, and every request here has one (nothing waits past a budget).
 //! Most requests these tools make name an IP literal (`127.0.0.1:5000`, the
 //! health port of a container on the host network), where there is nothing
-//! to look up: spawning and reaping a thread for it was a measurable part of
+//! to look up: spawning and reaping a thread for it is a measurable part of
 //! a one-request run (`image-digest resolve`). [`LiteralFirst`] answers IP
 //! literals itself and hands every name to ureq's resolver, deadline and all.
 //!
-//! ureq also zeroes a 128 KiB input and a 128 KiB output buffer on every
-//! connection, a tenth of that same run; [`config_builder`] starts every
+//! ureq also zeroes large input and output buffers on every connection by
+//! default, more than these tools ever exchange; [`config_builder`] starts every
 //! tool's agent with buffers sized for what these tools exchange. The input
 //! buffer is also the most of a response header ureq reads (it does not grow
 //! it): a header that filled it would read as a connection closed early and

@@ -108,6 +108,6 @@ impl Reporter {
 }
 
 fn stdout_error(err: std::io::Error) -> Error {
-    // Kept as an io::Error in the chain so `exit::run` recognises a broken pipe.
+    // Kept as an io::Error in the chain so `process::run` recognises a broken pipe.
     Error::from(err).context("writing to stdout")
 }

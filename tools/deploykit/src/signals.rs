@@ -5,7 +5,7 @@
 //! action the process dies by the signal: the shell sees 143/130, but a
 //! parent reading the wait status (a CI runner, a Rust or Python wrapper)
 //! sees no exit code at all, and nothing on stderr says why the tool
-//! stopped. [`install`] (called by [`crate::exit::run`] for every tool)
+//! stopped. [`install`] (called by [`crate::process::run`] for every tool)
 //! turns the first signal into the conventions' status and a
 //! `<tool>: terminated by SIGTERM` line.
 //!
@@ -16,8 +16,7 @@
 //! the signal handler itself: it writes the line and calls `_exit`. No
 //! thread waits for the signal, because a thread is not free on the small
 //! machines these tools run on: starting it competes with the remote the
-//! tool is talking to, and a two-thread process exits more slowly (0.13 ms
-//! of a 2 ms `image-digest resolve`, scripts/bench/RESULTS.md).
+//! tool is talking to, and a two-thread process exits more slowly.
 //!
 //! A tool whose run is a sequence of independent steps that it reports
 //! (prune-images deleting one image after another) calls [`cooperate`] and

@@ -79,17 +79,11 @@ pub struct Cli {
     pub output: OutputArgs,
 }
 
-/// Subcommands, deferred: a run builds the arguments of the subcommand it
-/// runs only. Each variant keeps the first line of its struct's doc comment,
-/// for the list in the tool's `--help`; the struct's doc is the rest.
+/// Subcommands.
 #[derive(Debug, Subcommand)]
-#[command(defer = true)]
 pub enum Command {
-    /// Resolve references in their registry to digests, without pulling
     Resolve(ResolveArgs),
-    /// Extract image digests from push output, buildx metadata or docker inspect JSON
     FromLog(FromLogArgs),
-    /// Content fingerprint of a build context or of several paths together
     Fingerprint(FingerprintArgs),
 }
 

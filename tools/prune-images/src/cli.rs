@@ -118,15 +118,10 @@ pub struct Cli {
     pub output: OutputArgs,
 }
 
-/// Subcommands, deferred: a run builds the arguments of the subcommand it
-/// runs only. Each variant keeps the first line of its struct's doc comment,
-/// for the list in the tool's `--help`; the struct's doc is the rest.
+/// Subcommands.
 #[derive(Debug, Subcommand)]
-#[command(defer = true)]
 pub enum Command {
-    /// Prune the images of the container engine on this host
     Local(LocalArgs),
-    /// Prune the manifests of one repository in an OCI registry
     Registry(RegistryPruneArgs),
 }
 

@@ -75,15 +75,10 @@ pub struct Cli {
     pub output: OutputArgs,
 }
 
-/// Subcommands, deferred: a run builds the arguments of the subcommand it
-/// runs only. Each variant keeps the first line of its struct's doc comment,
-/// for the list in the tool's `--help`; the struct's doc is the rest.
+/// Subcommands.
 #[derive(Debug, Subcommand)]
-#[command(defer = true)]
 pub enum Command {
-    /// Report the generated files that differ from what the current template would generate
     Check(CheckArgs),
-    /// Write the built-in templates to DIR, to start a `--template` directory from
     Templates(TemplatesArgs),
 }
 

@@ -81,21 +81,13 @@ pub struct Cli {
     pub output: OutputArgs,
 }
 
-/// Subcommands, deferred: a run builds the arguments of the subcommand it
-/// runs only. Each variant keeps the first line of its struct's doc comment,
-/// for the list in the tool's `--help`; the struct's doc is the rest.
+/// Subcommands.
 #[derive(Debug, Subcommand)]
-#[command(defer = true)]
 pub enum Command {
-    /// Print the tag for an environment and commit (or a content fingerprint)
     Name(NameArgs),
-    /// Print the full reference REPO:TAG for the same flags as `name`
     Ref(RefArgs),
-    /// Say whether image references are fit to deploy
     Check(CheckArgs),
-    /// Add tags to an image already in a registry, without pulling it
     Apply(ApplyArgs),
-    /// Write digest-pinned references into kustomization, compose and env files
     Pin(PinArgs),
 }
 

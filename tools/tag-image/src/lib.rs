@@ -28,7 +28,7 @@ pub fn command() -> clap::Command {
 
 /// Parses the command line and runs the tool.
 pub fn main() -> Result<Exit> {
-    let cli = deploykit::exit::parse_args::<Cli>(command());
+    let cli = deploykit::process::parse_args::<Cli>(command());
     run(&cli)
 }
 

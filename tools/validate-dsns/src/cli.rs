@@ -80,13 +80,9 @@ pub struct Cli {
     pub output: OutputArgs,
 }
 
-/// Subcommands, deferred: a run builds the arguments of the subcommand it
-/// runs only. Each variant keeps the first line of its struct's doc comment,
-/// for the list in the tool's `--help`; the struct's doc is the rest.
+/// Subcommands.
 #[derive(Debug, Subcommand)]
-#[command(defer = true)]
 pub enum Command {
-    /// Print how a DSN parses (libpq's keywords and values, password redacted)
     Explain(ExplainArgs),
     /// List every rule id with what it checks
     Rules,

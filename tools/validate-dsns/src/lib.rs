@@ -28,7 +28,7 @@ pub fn command() -> clap::Command {
 
 /// Parses the command line and runs the tool.
 pub fn main() -> Result<Exit> {
-    let matches = deploykit::exit::arg_matches(command());
+    let matches = deploykit::process::arg_matches(command());
     let cli =
         <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     run(&cli, FromFlags::of(&matches))

@@ -1,5 +1,3 @@
-// The C entry point on Linux/glibc, without Rust's runtime set-up: see
-// deploykit::entry for why and what the tools keep of it.
-#![cfg_attr(all(target_os = "linux", target_env = "gnu", not(test)), no_main)]
-
-deploykit::main!("wait-probe", wait_probe::main);
+fn main() -> std::process::ExitCode {
+    deploykit::process::run("wait-probe", wait_probe::main)
+}
