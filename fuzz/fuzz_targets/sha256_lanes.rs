@@ -3,7 +3,7 @@
 //! then its tail padded alone), every digest is plain SHA-256.
 #![no_main]
 
-use image_digest::sha256x::{self, BLOCK, IV, LANES};
+use sha256_lanes::{self as sha256x, BLOCK, IV, LANES};
 use libfuzzer_sys::fuzz_target;
 use sha2::{Digest as _, Sha256};
 

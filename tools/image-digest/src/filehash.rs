@@ -4,7 +4,7 @@
 //! The worker keeps up to [`LANES`] files open and compresses a run of blocks
 //! of each in one call ([`sha256x::compress`]), so one core hashes
 //! independent files side by side instead of one after the other (see
-//! [`sha256x`] for why that is faster). Memory is [`LANES`] buffers per
+//! the `sha256-lanes` crate for why that is faster). Memory is [`LANES`] buffers per
 //! worker, whatever the sizes of the files.
 //!
 //! A file ends at the first read that returns nothing, or at a short read
@@ -18,7 +18,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::sync::{Mutex, mpsc};
 
-use crate::sha256x::{self, BLOCK, IV, LANES, State};
+use sha256_lanes::{self as sha256x, BLOCK, IV, LANES, State};
 
 /// Bytes read at a time for one file: a 53 KB file is one read, and the
 /// buffers of all lanes stay in the core's L2 cache.

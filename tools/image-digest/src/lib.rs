@@ -5,7 +5,7 @@
 //! ([`fingerprint`], with Docker's ignore rules in [`dockerignore`]) are pure
 //! functions of their input, unit-tested without processes. The fingerprint's
 //! workers ([`filehash`]) hash several files at once per core with the
-//! SHA-NI lane kernel in [`sha256x`].
+//! SHA-NI lane kernel of the `sha256-lanes` crate.
 
 pub mod cli;
 pub mod dockerignore;
@@ -13,7 +13,6 @@ pub mod filehash;
 pub mod fingerprint;
 pub mod fromlog;
 pub mod resolve;
-pub mod sha256x;
 
 use deploykit::exit::{Exit, Result};
 use deploykit::output::Reporter;
