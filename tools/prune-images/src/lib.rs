@@ -10,8 +10,8 @@ pub mod cli;
 pub mod local;
 pub mod protect;
 pub mod registry;
-pub mod report;
 pub mod size;
+pub mod table;
 
 use deploykit::exit::{Exit, Result};
 use deploykit::output::Reporter;

@@ -13,7 +13,7 @@
 //! `docker.io/library/busybox`), so a compose file's familiar names match the
 //! fully qualified names podman lists.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use deploykit::exit::{Error, Result};
 use deploykit::imageref::{self, AnyReference, Digest};
@@ -60,6 +60,19 @@ pub struct ProtectSet {
 }
 
 impl ProtectSet {
+    /// The set `--protect` and `--protect-file` name, in the order given
+    /// (references first, then files).
+    pub fn from_flags(refs: &[String], files: &[PathBuf]) -> Result<ProtectSet> {
+        let mut set = ProtectSet::default();
+        for r in refs {
+            set.add_ref(r, "--protect")?;
+        }
+        for f in files {
+            set.add_file(f)?;
+        }
+        Ok(set)
+    }
+
     /// Adds a `--protect` reference.
     pub fn add_ref(&mut self, text: &str, source: &str) -> Result<()> {
         let what = parse_ref(text).map_err(|e| Error::usage(format!("{source}: {text:?}: {e}")))?;

@@ -6,7 +6,7 @@
 //! plan was made is not touched. The engines untag a tag that is not an
 //! image's last without that check, so an image with several tags is first
 //! checked for containers again, then untagged tag by tag, the last removal
-//! guarded by the engine (the window left is the milliseconds between that
+//! guarded by the engine (the window left is the short time between that
 //! check and the first untag). A refusal (409, or podman's 500 for
 //! an image it will not delete) is reported as "skipped: in use" and the run
 //! goes on; an image already gone is fine. Any other failure stops the run:
@@ -23,6 +23,7 @@ use deploykit::output::Reporter;
 use serde::Serialize;
 
 use super::plan::Plan;
+use crate::size;
 
 /// What happened to one planned removal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -120,7 +121,7 @@ pub fn apply(engine: &Engine, plan: &Plan, target: Option<&Target>, out: &Report
                     if free >= t.bytes {
                         out.detail(format_args!(
                             "--target-free reached: {} free",
-                            crate::size::format(free)
+                            size::format(free)
                         ));
                         done = true;
                     }

@@ -2,7 +2,8 @@
 //!
 //! The facts (every tag, its manifest digest, the image's `created` time, an
 //! index's children) are read through the shared registry client
-//! ([`facts`]); [`plan::plan`] decides; deletes go by digest.
+//! ([`facts`]); [`plan::plan`] decides; [`report`] prints; and only with
+//! `--apply` does [`apply::apply`] delete, by digest.
 //!
 //! With `--apply`, before anything else, the client checks that the
 //! credentials may delete (a delete of a digest that cannot exist), so a
@@ -11,41 +12,20 @@
 //! what both plans delete is deleted, so a tag pushed or moved during the
 //! run (a rollback re-tagging an old build) keeps its manifest.
 
-pub mod created;
+pub mod apply;
 pub mod facts;
 pub mod plan;
+pub mod report;
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use deploykit::exit::{Error, Exit, Result};
-use deploykit::imageref::Digest;
 use deploykit::output::Reporter;
 use deploykit::registry::Client;
-use deploykit::registry::admin::Deleted;
-use serde::Serialize;
 
 use crate::cli::RegistryPruneArgs;
-use crate::report;
-
-/// What happened to a manifest the plan deletes, after `--apply`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "result", rename_all = "snake_case")]
-pub enum Outcome {
-    /// The registry deleted it.
-    Deleted,
-    /// It was already gone (someone else deleted it).
-    Gone,
-    /// Kept after all: a tag pushed or moved during the run needs it.
-    Spared,
-    /// The delete failed; the run stopped here.
-    Failed {
-        /// Why.
-        message: String,
-    },
-    /// The run stopped before it.
-    NotAttempted,
-}
+use crate::protect::ProtectSet;
 
 /// Runs `prune-images registry`.
 pub fn run(args: &RegistryPruneArgs, out: &Reporter) -> Result<Exit> {
@@ -74,7 +54,7 @@ pub fn run(args: &RegistryPruneArgs, out: &Reporter) -> Result<Exit> {
             "--password-stdin and --protect-file - both want stdin; give the protect file by path",
         ));
     }
-    let protect = crate::local::protect_set(&args.policy.protect, &args.policy.protect_file)?;
+    let protect = ProtectSet::from_flags(&args.policy.protect, &args.policy.protect_file)?;
     let domains: BTreeSet<String> = [repo.domain().to_owned()].into();
     let client = Client::new(args.registry.client_options(&domains)?, Some(out.clone()))?;
     let name = repo.name();
@@ -102,53 +82,16 @@ pub fn run(args: &RegistryPruneArgs, out: &Reporter) -> Result<Exit> {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
     if !args.policy.apply || planned.deletes().next().is_none() {
         let applied = args.policy.apply.then(Vec::new);
-        report::registry(out, &name, &planned, applied.as_deref(), now)?;
+        report::print(out, &name, &planned, applied.as_deref(), now)?;
         return Ok(Exit::Success);
     }
     // The repository may have changed while it was read: decide again and
     // delete only what both plans delete.
     let again = gatherer.gather()?;
     let replanned = plan::plan(&name, &again, &protect, &options);
-    let still: HashSet<&str> = replanned.deletes().map(|m| m.digest.as_str()).collect();
-    let mut outcomes: Vec<(String, Outcome)> = Vec::new();
-    let mut error = None;
-    // A signal stops the run between two deletes, so the report says
-    // exactly what was deleted.
-    deploykit::signals::cooperate();
-    for m in planned.deletes() {
-        if error.is_none() {
-            error = deploykit::signals::check().err();
-        }
-        let outcome = if error.is_some() {
-            Outcome::NotAttempted
-        } else if !still.contains(m.digest.as_str()) {
-            out.warn(format_args!(
-                "{}: not deleted: a tag pushed or moved during the run needs it",
-                m.digest
-            ));
-            Outcome::Spared
-        } else {
-            let digest = Digest::parse(&m.digest)
-                .map_err(|e| Error::remote(format!("{}: {e}", m.digest)))?;
-            match client.delete_manifest(&repo, &digest) {
-                Ok(Deleted::Deleted) => {
-                    out.detail(format_args!("deleted {}", m.digest));
-                    Outcome::Deleted
-                }
-                Ok(Deleted::NotFound) => Outcome::Gone,
-                Err(e) => {
-                    let outcome = Outcome::Failed {
-                        message: e.to_string(),
-                    };
-                    error = Some(e);
-                    outcome
-                }
-            }
-        };
-        outcomes.push((m.digest.clone(), outcome));
-    }
-    report::registry(out, &name, &planned, Some(&outcomes), now)?;
-    match error {
+    let applied = apply::apply(&client, &repo, &planned, &replanned, out)?;
+    report::print(out, &name, &planned, Some(&applied.outcomes), now)?;
+    match applied.error {
         Some(e) => Err(e),
         None => Ok(Exit::Success),
     }

@@ -23,20 +23,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use regex::Regex;
 use serde::Serialize;
 
+use super::facts::TagFacts;
 use crate::protect::ProtectSet;
-
-/// One tag as the registry resolved it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TagFacts {
-    /// The tag.
-    pub tag: String,
-    /// Its manifest digest.
-    pub digest: String,
-    /// The config's `created`, Unix seconds (`None`: unknown, sorts oldest).
-    pub created: Option<i64>,
-    /// For an index: its platform manifests' digests.
-    pub children: Vec<String>,
-}
 
 /// The knobs.
 #[derive(Debug, Clone)]

@@ -1,4 +1,4 @@
-//! The facts [`plan`](super::plan::plan) decides on, read from the registry.
+//! The facts the registry plan decides on, read from the registry.
 //!
 //! Every tag is listed (with `Link` pagination) and fetched (one GET, whose
 //! bytes give the digest and, for an index, its children). A manifest's
@@ -17,6 +17,8 @@
 //! longer protects anything); any other failure stops the run: a plan built
 //! on missing facts could delete what a tag still needs.
 
+pub mod created;
+
 use std::collections::HashMap;
 
 use deploykit::exit::{Error, Exit, Result};
@@ -24,14 +26,24 @@ use deploykit::imageref::{Digest, Reference};
 use deploykit::output::Reporter;
 use deploykit::registry::{self, Client, Manifest};
 
-use super::created;
-use super::plan::TagFacts;
-
 /// How deep indexes of indexes are followed.
 pub const MAX_DEPTH: usize = 4;
 
 /// The annotation OCI uses for a creation time.
 pub const CREATED_ANNOTATION: &str = "org.opencontainers.image.created";
+
+/// One tag as the registry resolved it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagFacts {
+    /// The tag.
+    pub tag: String,
+    /// Its manifest digest.
+    pub digest: String,
+    /// The config's `created`, Unix seconds (`None`: unknown, sorts oldest).
+    pub created: Option<i64>,
+    /// For an index: its platform manifests' digests.
+    pub children: Vec<String>,
+}
 
 /// What one manifest contributes, cached by digest.
 #[derive(Debug, Clone, PartialEq, Eq)]
