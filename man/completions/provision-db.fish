@@ -7,7 +7,7 @@ service\t'The service role of DATABASE_SERVICE_URL (migrations run with it)'"
 complete -c provision-db -l schema -d 'A schema to manage (repeatable); created for the owner when missing' -r
 complete -c provision-db -l env-marker -d 'Create the one-row marker table naming ENV, or verify it; another value fails closed' -r
 complete -c provision-db -l marker-table -d 'The marker table (`table` or `schema.table`; an unqualified one goes in the first --schema)' -r
-complete -c provision-db -l env -d 'Deployment environment; `production` (or `prod`) needs --confirm-production to change anything' -r
+complete -c provision-db -l env -d 'Deployment environment; production (`production` or `prod`, any case) needs --confirm-production to change anything' -r
 complete -c provision-db -l timeout -d 'Deadline for each connection (DNS, connect, TLS, login)' -r
 complete -c provision-db -l lock-timeout -d 'How long to wait for another provision-db run on the same server' -r
 complete -c provision-db -l statement-lock-timeout -d 'Postgres lock_timeout for each statement: a GRANT behind a long transaction fails (exit 3) instead of hanging' -r

@@ -28,7 +28,7 @@ complete -c validate-dsns -n "__fish_validate_dsns_needs_command" -l root-url -d
 complete -c validate-dsns -n "__fish_validate_dsns_needs_command" -l url -d 'Runtime DSN of the app role' -r
 complete -c validate-dsns -n "__fish_validate_dsns_needs_command" -l service-url -d 'Runtime DSN of the service role (migrations, workers)' -r
 complete -c validate-dsns -n "__fish_validate_dsns_needs_command" -l env-file -d 'Read variables from a dotenv file (`-` for stdin); flags still win' -r -F
-complete -c validate-dsns -n "__fish_validate_dsns_needs_command" -l env -d 'Deployment environment; `production` requires sslmode=require or stronger' -r
+complete -c validate-dsns -n "__fish_validate_dsns_needs_command" -l env -d 'Deployment environment; production (`production` or `prod`, any case) requires sslmode=require or stronger' -r
 complete -c validate-dsns -n "__fish_validate_dsns_needs_command" -l timeout -d 'Deadline for each connection and its checks (e.g. 500ms, 5s)' -r
 complete -c validate-dsns -n "__fish_validate_dsns_needs_command" -l expect-env -d 'With --connect: the environment the marker table must name (fails closed)' -r
 complete -c validate-dsns -n "__fish_validate_dsns_needs_command" -l marker-table -d 'With --expect-env: the one-row marker table, read as `SELECT env FROM <table>`' -r

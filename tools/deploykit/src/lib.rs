@@ -17,6 +17,8 @@
 //! - [`output`]: results on stdout, diagnostics on stderr, `--json`, `-q`, `-v`;
 //! - [`secret`]: the one type that holds a password or token;
 //! - [`duration`]: human durations for every flag that takes one;
+//! - [`environment`]: deployment environments, production in any spelling,
+//!   unknown names refused;
 //! - [`clip`]: short messages about huge inputs;
 //! - [`docs`]: examples and exit statuses for `--help` and the man pages;
 //! - [`sql`]: quoting for identifiers and literals built from user input.
@@ -41,6 +43,7 @@ pub mod duration;
 pub mod engine;
 #[cfg(feature = "envfile")]
 pub mod envfile;
+pub mod environment;
 pub mod exit;
 #[cfg(feature = "imageref")]
 pub mod imageref;

@@ -131,7 +131,13 @@ pub struct Cli {
     #[arg(long, value_name = "TABLE", default_value = "bk_env_marker")]
     pub marker_table: String,
 
-    /// Deployment environment; `production` (or `prod`) needs --confirm-production to change anything
+    /// Deployment environment; production (`production` or `prod`, any case) needs
+    /// --confirm-production to change anything
+    ///
+    /// One of production, prod, staging, stage, preview, development, dev, local, test,
+    /// testing, in any case; any other name is refused (exit 2). Without --env or
+    /// APP_ENV, NODE_ENV names it; VERCEL_ENV, when set, must agree on whether this is
+    /// production.
     #[arg(long, value_name = "ENV", env = "APP_ENV")]
     pub env: Option<String>,
 

@@ -280,16 +280,6 @@ pub fn confirmed(value: Option<&str>) -> bool {
     value == Some("YES")
 }
 
-/// Whether an `--env`/`APP_ENV` value means production.
-pub fn is_production(env: Option<&str>) -> bool {
-    env.is_some_and(|e| {
-        matches!(
-            e.trim().to_ascii_lowercase().as_str(),
-            "production" | "prod"
-        )
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -489,9 +479,7 @@ mod tests {
     }
 
     #[test]
-    fn production_and_confirmation() {
-        assert!(is_production(Some("production")) && is_production(Some("prod")));
-        assert!(!is_production(Some("staging")) && !is_production(None));
+    fn only_yes_confirms() {
         assert!(confirmed(Some("YES")));
         assert!(!confirmed(Some("yes")) && !confirmed(Some("1")) && !confirmed(None));
     }

@@ -22,6 +22,7 @@ use std::collections::BTreeMap;
 use deploykit::dsn::Dsn;
 use deploykit::dsn::connect::connect;
 use deploykit::dsn::sources::FromFlags;
+use deploykit::environment::Environment;
 use deploykit::exit::{Error, Exit, Result};
 use deploykit::output::Reporter;
 use deploykit::sql::quote_ident;
@@ -50,7 +51,7 @@ pub fn main() -> Result<Exit> {
 /// The variables, merged from flags, `--env-file` and the environment.
 struct Gathered {
     values: BTreeMap<&'static str, String>,
-    app_env: Option<String>,
+    environment: Option<Environment>,
     confirm: Option<String>,
 }
 
@@ -58,17 +59,27 @@ struct Gathered {
 /// clap has already merged into the flag's value).
 fn gather(cli: &Cli, flags: FromFlags) -> Result<Gathered> {
     let deploykit::dsn::sources::Gathered { values, file } = cli.dsns.gather(flags)?;
-    let app_env = match (&file, flags.env) {
-        (Some(file), false) => file.get("APP_ENV").cloned().or_else(|| cli.env.clone()),
-        _ => cli.env.clone(),
+    let explicit = match (&file, flags.env) {
+        (Some(file), false) => file
+            .get("APP_ENV")
+            .map(|v| ("APP_ENV", v.as_str()))
+            .or_else(|| cli.env.as_deref().map(|v| ("APP_ENV", v))),
+        _ => cli
+            .env
+            .as_deref()
+            .map(|v| (if flags.env { "--env" } else { "APP_ENV" }, v)),
     };
+    let environment = deploykit::environment::resolve(explicit, |name| match &file {
+        Some(file) => file.get(name).cloned(),
+        None => std::env::var(name).ok(),
+    })?;
     let confirm = file
         .as_ref()
         .and_then(|f| f.get("CONFIRM_PROD_MIGRATE").cloned())
         .or_else(|| std::env::var("CONFIRM_PROD_MIGRATE").ok());
     Ok(Gathered {
         values,
-        app_env,
+        environment,
         confirm,
     })
 }
@@ -94,7 +105,7 @@ pub fn run(cli: &Cli, flags: FromFlags) -> Result<Exit> {
         Mode::Converge
     };
     if mode == Mode::Converge
-        && inputs::is_production(gathered.app_env.as_deref())
+        && gathered.environment.is_some_and(Environment::is_production)
         && !(cli.confirm_production || inputs::confirmed(gathered.confirm.as_deref()))
     {
         return Err(Error::no(

@@ -107,7 +107,13 @@ pub struct CheckArgs {
     #[arg(long)]
     pub runtime: bool,
 
-    /// Deployment environment; `production` requires sslmode=require or stronger
+    /// Deployment environment; production (`production` or `prod`, any case) requires
+    /// sslmode=require or stronger
+    ///
+    /// One of production, prod, staging, stage, preview, development, dev, local, test,
+    /// testing, in any case; any other name is refused (exit 2). Without --env or
+    /// APP_ENV, NODE_ENV names it; VERCEL_ENV, when set, must agree on whether this is
+    /// production.
     #[arg(long, value_name = "ENV", env = "APP_ENV")]
     pub env: Option<String>,
 

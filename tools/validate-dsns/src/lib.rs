@@ -140,18 +140,23 @@ fn gather(args: &CheckArgs, flags: FromFlags) -> Result<Inputs> {
         .filter_map(|var| gathered.values.get(var.name()).map(|v| (var, v.clone())))
         .collect();
     let file = gathered.file;
-    let app_env = match (&file, flags.env) {
-        (Some(file), false) => file.get("APP_ENV").cloned(),
-        _ => args.env.clone(),
+    let explicit = match (&file, flags.env) {
+        (Some(file), false) => file.get("APP_ENV").map(|v| ("APP_ENV", v.as_str())),
+        _ => args
+            .env
+            .as_deref()
+            .map(|v| (if flags.env { "--env" } else { "APP_ENV" }, v)),
     };
-    let environment = match file {
-        Some(file) => file,
+    let environment = match &file {
+        Some(file) => file.clone(),
         None => std::env::vars().collect(),
     };
+    let deployment =
+        deploykit::environment::resolve(explicit, |name| environment.get(name).cloned())?;
     Ok(Inputs {
         values,
         environment,
         runtime: args.runtime,
-        production: app_env.is_some_and(|e| matches!(e.as_str(), "production" | "prod")),
+        production: deployment.is_some_and(deploykit::environment::Environment::is_production),
     })
 }
