@@ -892,7 +892,7 @@ fn raw_get(host: &str, path: &str) -> (Vec<u8>, std::io::Result<usize>) {
     write!(
         s,
         "GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: {}\r\n\r\n",
-        deploykit::registry::ACCEPT
+        deploykit::registry::model::ACCEPT
     )
     .expect("request");
     let mut got = Vec::new();

@@ -11,7 +11,7 @@
 use std::path::PathBuf;
 
 use deploykit::imageref::{self, AnyReference, RefError, Reference};
-use deploykit::registry::challenge;
+use deploykit::registry::auth::challenge;
 use image_digest::dockerignore::{self, Matcher};
 use serde_json::Value;
 

@@ -147,7 +147,7 @@ fn http(host: &str, method: &str, path: &str, bearer: Option<&str>) -> (u16, Vec
     write!(
         s,
         "{method} {path} HTTP/1.0\r\nHost: {host}\r\nAccept: {}\r\n{auth}\r\n",
-        deploykit::registry::ACCEPT
+        deploykit::registry::model::ACCEPT
     )
     .unwrap();
     let mut resp = Vec::new();

@@ -12,7 +12,7 @@
 #![no_main]
 
 use deploykit::imageref::Digest;
-use deploykit::registry::{IndexEntry, Platform, index_entries, select_platform};
+use deploykit::registry::model::{IndexEntry, Platform, index_entries, select_platform};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 

@@ -2,7 +2,7 @@
 //! lower-case scheme and lower-case parameter names.
 #![no_main]
 
-use deploykit::registry::challenge;
+use deploykit::registry::auth::challenge;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|header: &str| {

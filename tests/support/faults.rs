@@ -271,7 +271,7 @@ pub fn manifest_digest(host: &str, repo: &str, reference: &str) -> Option<String
     write!(
         s,
         "HEAD /v2/{repo}/manifests/{reference} HTTP/1.0\r\nHost: {host}\r\nAccept: {}\r\n\r\n",
-        deploykit::registry::ACCEPT
+        deploykit::registry::model::ACCEPT
     )
     .expect("writing the request");
     let mut resp = String::new();

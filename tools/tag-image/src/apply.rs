@@ -22,7 +22,7 @@ use deploykit::exit::{Error, Exit, Result};
 use deploykit::imageref::{self, Digest, Reference};
 use deploykit::output::Reporter;
 use deploykit::registry::write::{BlobOutcome, Pusher};
-use deploykit::registry::{self, Client, Descriptor, Manifest};
+use deploykit::registry::{Client, Descriptor, Manifest, model};
 use serde::{Deserialize, Serialize};
 
 use crate::cli::ApplyArgs;
@@ -361,8 +361,8 @@ fn copy_content(
     transfer: &mut Transfer,
     out: &Reporter,
 ) -> Result<()> {
-    if registry::is_index(&manifest.descriptor.media_type) {
-        for entry in registry::index_entries(&manifest.body)? {
+    if model::is_index(&manifest.descriptor.media_type) {
+        for entry in model::index_entries(&manifest.body)? {
             let child_digest = Digest::parse(&entry.digest).map_err(|e| {
                 Error::remote(format!(
                     "{source}: the index lists an invalid digest {:?}: {e}",

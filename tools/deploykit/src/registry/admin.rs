@@ -20,12 +20,12 @@
 //! Refusals are [`Exit::Denied`](crate::exit::Exit::Denied); an unreachable
 //! or misbehaving registry is [`Exit::Remote`](crate::exit::Exit::Remote).
 
-use std::time::Instant;
-
 use serde::Deserialize;
 
+use super::client::Client;
+use super::endpoint::api_host;
+use super::model::error_code;
 use super::transport::{Method, Response, host_of};
-use super::{Client, api_host, error_code};
 use crate::exit::{Error, Result};
 use crate::imageref::{Digest, Reference};
 
@@ -69,12 +69,12 @@ impl Client {
                     repository.name()
                 )));
             }
-            let deadline = Instant::now() + self.opts.timeout;
+            let deadline = self.deadline();
             let resp = self.request(Method::Get, repository, &path, &[], deadline)?;
             match resp.status {
                 200 => {}
                 404 => {
-                    let code = error_code(&resp)
+                    let code = error_code(&resp.body)
                         .map(|c| format!(" ({c})"))
                         .unwrap_or_default();
                     return Err(Error::no(format!(
@@ -86,7 +86,7 @@ impl Client {
                     return Err(Error::remote(format!(
                         "{}: listing tags: the registry answered {s}{}",
                         repository.name(),
-                        error_code(&resp)
+                        error_code(&resp.body)
                             .map(|c| format!(" ({c})"))
                             .unwrap_or_default()
                     )));
@@ -124,7 +124,7 @@ impl Client {
     pub fn delete_manifest(&self, repository: &Reference, digest: &Digest) -> Result<Deleted> {
         let path = format!("/v2/{}/manifests/{digest}", repository.path());
         let scope = delete_scope(repository.path());
-        let deadline = Instant::now() + self.opts.timeout;
+        let deadline = self.deadline();
         let resp = self
             .request_scoped(Method::Delete, repository, &path, &[], &scope, deadline)
             .map_err(|e| match e.status() {
@@ -164,7 +164,7 @@ pub fn probe_digest() -> Digest {
 }
 
 fn classify_delete(repository: &Reference, digest: &Digest, resp: &Response) -> Result<Deleted> {
-    let code = error_code(resp)
+    let code = error_code(&resp.body)
         .map(|c| format!(" ({c})"))
         .unwrap_or_default();
     match resp.status {

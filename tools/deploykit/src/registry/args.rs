@@ -8,8 +8,8 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::ClientOptions;
-use super::credentials::{Credential, CredentialStore, Found};
+use super::auth::credentials::{Credential, CredentialStore, Found};
+use super::client::ClientOptions;
 use crate::exit::{Error, Result};
 use crate::secret::Secret;
 

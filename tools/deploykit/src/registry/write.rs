@@ -29,8 +29,11 @@ use std::time::Instant;
 
 use sha2::Digest as _;
 
+use super::auth::{Auth, Tried, pull_scope};
+use super::client::Client;
+use super::endpoint::encode;
+use super::model::{Descriptor, error_code};
 use super::transport::{Body, Method, Response, host_of, read_answer};
-use super::{Auth, Client, Descriptor, Tried, describe_auth, error_code, pull_scope};
 use crate::exit::{Error, Exit, Result};
 use crate::imageref::{Digest, Reference};
 
@@ -75,7 +78,7 @@ impl<'c> Pusher<'c> {
     }
 
     fn deadline(&self) -> Instant {
-        Instant::now() + self.client.opts.timeout
+        self.client.deadline()
     }
 
     /// Puts `body` as a manifest of `media_type` under `reference`'s tag (or
@@ -282,10 +285,7 @@ impl<'c> Pusher<'c> {
             count: 0,
         };
         let sep = if location.contains('?') { '&' } else { '?' };
-        let url = format!(
-            "{location}{sep}digest={}",
-            super::encode(&digest.to_string())
-        );
+        let url = format!("{location}{sep}digest={}", encode(&digest.to_string()));
         let (mut resp, status) = self.request(
             Method::Put,
             to,
@@ -340,14 +340,7 @@ impl<'c> Pusher<'c> {
     ) -> Result<(ureq::http::Response<ureq::Body>, u16)> {
         let client = self.client;
         let domain = reference.domain().to_owned();
-        let base = format!(
-            "{}://{}",
-            match client.scheme(&domain) {
-                super::Scheme::Http => "http",
-                super::Scheme::Https => "https",
-            },
-            super::api_host(&domain)
-        );
+        let base = client.base_url(&domain);
         let (url, same_host) = match *target {
             Target::Path(p) => (format!("{base}{p}"), true),
             Target::Location(loc) if loc.starts_with("http://") || loc.starts_with("https://") => {
@@ -356,7 +349,7 @@ impl<'c> Pusher<'c> {
             Target::Location(loc) => (format!("{base}{loc}"), true),
         };
         let mut auth = if same_host {
-            client.initial_auth(&domain, scope)?
+            client.auth().initial(&domain, scope)?
         } else {
             Auth::None
         };
@@ -365,7 +358,7 @@ impl<'c> Pusher<'c> {
             let mut headers: Vec<(&str, String)> = extra.to_vec();
             headers.extend(auth.header().map(|h| ("Authorization", h)));
             let mut resp = client
-                .transport
+                .transport()
                 .open(method, &url, &headers, body, deadline)
                 .map_err(|f| Error::remote(format!("registry {domain}: {}", f.message)))?;
             let status = resp.status().as_u16();
@@ -375,8 +368,10 @@ impl<'c> Pusher<'c> {
                     "{domain} refused {} on {} ({} sent; 403{})",
                     method.as_str(),
                     reference.path(),
-                    describe_auth(&auth),
-                    error_code(&r).map(|c| format!(", {c}")).unwrap_or_default()
+                    auth.describe(),
+                    error_code(&r.body)
+                        .map(|c| format!(", {c}"))
+                        .unwrap_or_default()
                 )));
             }
             if status != 401 {
@@ -388,14 +383,23 @@ impl<'c> Pusher<'c> {
                     "{domain} refused {} on {} ({} sent; 401{}): the credentials lack {scope}",
                     method.as_str(),
                     reference.path(),
-                    describe_auth(&auth),
-                    error_code(&r).map(|c| format!(", {c}")).unwrap_or_default()
+                    auth.describe(),
+                    error_code(&r.body)
+                        .map(|c| format!(", {c}"))
+                        .unwrap_or_default()
                 ))
             };
             if !body.replayable() || !same_host {
                 return Err(refused());
             }
-            match client.next_auth(&domain, scope, &r, &mut tried, deadline)? {
+            match client.auth().next(
+                client.transport(),
+                &domain,
+                scope,
+                &r,
+                &mut tried,
+                deadline,
+            )? {
                 Some(next) => auth = next,
                 None => return Err(refused()),
             }
@@ -429,7 +433,7 @@ fn read_response(resp: &mut ureq::http::Response<ureq::Body>) -> Result<Response
 }
 
 fn write_refused(reference: &Reference, what: &str, resp: &Response) -> Error {
-    let code = error_code(resp)
+    let code = error_code(&resp.body)
         .map(|c| format!(" ({c})"))
         .unwrap_or_default();
     let status = if resp.status == 401 || resp.status == 403 {

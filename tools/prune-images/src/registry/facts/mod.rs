@@ -24,7 +24,7 @@ use std::collections::HashMap;
 use deploykit::exit::{Error, Exit, Result};
 use deploykit::imageref::{Digest, Reference};
 use deploykit::output::Reporter;
-use deploykit::registry::{self, Client, Manifest};
+use deploykit::registry::{Client, Manifest, model};
 
 /// How deep indexes of indexes are followed.
 pub const MAX_DEPTH: usize = 4;
@@ -115,7 +115,7 @@ impl<'c> Gatherer<'c> {
                 "{what}: the manifest {digest} is not valid JSON: {e}"
             ))
         })?;
-        let is_index = registry::is_index(&manifest.descriptor.media_type)
+        let is_index = model::is_index(&manifest.descriptor.media_type)
             || (doc.get("manifests").is_some() && doc.get("config").is_none());
         let known = if is_index {
             self.describe_index(manifest, &doc, what, depth)?
@@ -151,7 +151,7 @@ impl<'c> Gatherer<'c> {
                 "{what}: indexes nested more than {MAX_DEPTH} deep under {digest}"
             )));
         }
-        let entries = registry::index_entries(&manifest.body)?;
+        let entries = model::index_entries(&manifest.body)?;
         let annotated = annotation_created(doc);
         let mut children: Vec<String> = Vec::new();
         let mut newest: Option<i64> = None;
@@ -166,7 +166,7 @@ impl<'c> Gatherer<'c> {
             if !children.contains(&child_text) {
                 children.push(child_text);
             }
-            let nested = registry::is_index(&e.media_type);
+            let nested = model::is_index(&e.media_type);
             let attestation = e
                 .annotations
                 .as_ref()
