@@ -5,12 +5,15 @@
 //! split of the output ([`output`]), the one secret type ([`secret`]), human
 //! durations ([`duration`]), the libpq-exact Postgres DSN model with its
 //! TLS-aware connector ([`dsn`]), dotenv files ([`envfile`]) and the generator
-//! inputs for man pages and completions ([`docs`]).
+//! inputs for man pages and completions ([`docs`]). With the `edit` feature,
+//! `edit` is the format-preserving edit kit of the tools that rewrite files.
 
 pub mod clip;
 pub mod docs;
 pub mod dsn;
 pub mod duration;
+#[cfg(feature = "edit")]
+pub mod edit;
 #[cfg(feature = "engine")]
 pub mod engine;
 pub mod entry;
