@@ -32,13 +32,17 @@
 //! - `net`: the HTTP agents the tools build alike;
 //! - `registry`: the OCI distribution client (with `imageref` and `net`);
 //! - `engine`: the Docker Engine API client for dockerd and podman;
-//! - `regex`: [`constant_regex`], for patterns written in the source.
+//! - `regex`: [`constant_regex`], for patterns written in the source;
+//! - `edit`: the format-preserving edit kit of the tools that rewrite files
+//!   (`tag-image pin`, `scaffold-service`).
 
 pub mod clip;
 pub mod docs;
 #[cfg(feature = "dsn")]
 pub mod dsn;
 pub mod duration;
+#[cfg(feature = "edit")]
+pub mod edit;
 #[cfg(feature = "engine")]
 pub mod engine;
 #[cfg(feature = "envfile")]

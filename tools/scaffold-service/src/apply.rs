@@ -10,9 +10,9 @@
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use deploykit::edit::write;
 use deploykit::exit::{Error, Exit, Result, ResultExt};
 
 use crate::plan::Plan;
@@ -24,10 +24,9 @@ enum Staged {
         holder: tempfile::TempDir,
         target: PathBuf,
     },
-    /// An edited file's new content.
+    /// An edited file's new content, beside it.
     Edit {
-        temp: tempfile::NamedTempFile,
-        target: PathBuf,
+        staged: write::Staged,
         before: String,
     },
 }
@@ -99,19 +98,8 @@ fn stage(root: &Path, plan: &Plan) -> Result<Vec<Staged>> {
     for edit in &plan.edits {
         let Some(after) = &edit.after else { continue };
         let target = root.join(&edit.path);
-        let parent = target.parent().unwrap_or(root);
-        let mut temp = tempfile::Builder::new()
-            .prefix(".scaffold-service-")
-            .tempfile_in(parent)
-            .or_exit(Exit::Usage, fail("cannot stage an edit of", &target))?;
-        temp.write_all(after.as_bytes())
-            .and_then(|()| temp.as_file().sync_all())
-            .or_exit(Exit::Usage, fail("cannot write", temp.path()))?;
-        let perms = fs::metadata(&target)
-            .or_exit(Exit::Usage, fail("cannot read", &target))?
-            .permissions();
-        fs::set_permissions(temp.path(), perms)
-            .or_exit(Exit::Usage, fail("cannot set permissions on", temp.path()))?;
+        let content = write::stage(&target, after)
+            .map_err(|e| Error::new(e.status(), format!("{e} (nothing written)")))?;
         // The file must still be what the plan was computed from.
         let now = fs::read_to_string(&target).or_exit(Exit::Usage, fail("cannot read", &target))?;
         if now != edit.before {
@@ -121,8 +109,7 @@ fn stage(root: &Path, plan: &Plan) -> Result<Vec<Staged>> {
             )));
         }
         staged.push(Staged::Edit {
-            temp,
-            target,
+            staged: content,
             before: edit.before.clone(),
         });
     }
@@ -150,20 +137,12 @@ fn commit(staged: Vec<Staged>) -> Result<()> {
                         )
                 }
             }
-            Staged::Edit {
-                temp,
-                target,
-                before,
-            } => temp
-                .persist(&target)
-                .map(|_| {
-                    done.push(Done::Edit {
-                        target: target.clone(),
-                        before,
-                    });
-                })
-                .map_err(|e| e.error)
-                .or_exit(Exit::Usage, format!("cannot replace {}", target.display())),
+            Staged::Edit { staged, before } => {
+                let target = staged.target().to_owned();
+                staged
+                    .commit()
+                    .map(|()| done.push(Done::Edit { target, before }))
+            }
         };
         if let Err(err) = result {
             rollback(done);

@@ -122,7 +122,7 @@ pub fn check(root: &Path, name: &str, template: Option<&Path>, with_diff: bool) 
             _ => Status::Modified,
         };
         let diff = (with_diff && status != Status::Current).then(|| {
-            plan::unified_diff(
+            deploykit::edit::diff(
                 path,
                 disk.as_deref().unwrap_or(""),
                 template_now.map_or("", String::as_str),

@@ -483,7 +483,7 @@ pub fn build(
                     path: path.to_owned(),
                     description,
                     change: "edit",
-                    diff: unified_diff(path, &before, &after),
+                    diff: deploykit::edit::diff(path, &before, &after),
                     before,
                     after: Some(after),
                 });
@@ -581,15 +581,6 @@ pub fn build(
         },
         warnings,
     ))
-}
-
-/// A unified diff of `before` → `after`, labelled `a/path` and `b/path`.
-pub fn unified_diff(path: &str, before: &str, after: &str) -> String {
-    similar::TextDiff::from_lines(before, after)
-        .unified_diff()
-        .context_radius(3)
-        .header(&format!("a/{path}"), &format!("b/{path}"))
-        .to_string()
 }
 
 #[cfg(test)]
