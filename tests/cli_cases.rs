@@ -1,7 +1,8 @@
 //! CLI behaviour pinned by case files: `tests/cmd/<tool>/*.toml`, each with
 //! the arguments, environment, exit status, stdout and stderr of one run.
-//! `TRYCMD=overwrite cargo test --test cli_cases` refreshes them after a
-//! deliberate change. Every case's output is also swept for planted secrets.
+//! `TRYCMD=overwrite cargo test -p deploykit-tests --test tests cli_cases`
+//! refreshes them after a deliberate change. Every case's output is also
+//! swept for planted secrets.
 
 use deploykit_tests::{PLANTED, bins, tools};
 

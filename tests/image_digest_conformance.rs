@@ -1,12 +1,15 @@
 //! The shared crate's reference parser and `WWW-Authenticate` parser, and
 //! image-digest's `.dockerignore` matcher, against the vectors extracted
-//! from the upstream projects' own tests (`../shared/conformance/`).
+//! from the upstream projects' own tests (`tests/conformance/`, whose
+//! README names each file's source and licence).
 //!
-//! The vectors live outside the project; when the folder is absent the tests
-//! say so and pass (the unit-test tables next to the code are the primary
-//! tests). Where this implementation deliberately differs from an upstream
-//! project the case is listed in a `DEVIATIONS` table with the reason, and
-//! the test asserts the deviation itself, so a change either way is noticed.
+//! The project carries the vectors, so a missing or empty file fails the
+//! test rather than skipping it: a conformance test that quietly checks
+//! nothing would look the same as one that passes (the unit-test tables
+//! next to the code remain the primary tests). Where this implementation
+//! deliberately differs from an upstream project the case is listed in a
+//! `DEVIATIONS` table with the reason, and the test asserts the deviation
+//! itself, so a change either way is noticed.
 
 use std::path::PathBuf;
 
@@ -15,19 +18,27 @@ use deploykit::registry::auth::challenge;
 use image_digest::dockerignore::{self, Matcher};
 use serde_json::Value;
 
-fn load(name: &str) -> Option<Value> {
+/// The vector file `tests/conformance/<name>`, parsed; panics when it is
+/// missing, empty, not JSON or without cases.
+fn load(name: &str) -> Value {
     let path: PathBuf = deploykit_tests::bins::workspace_root()
-        .join("../shared/conformance")
+        .join("tests/conformance")
         .join(name);
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        Some(serde_json::from_str(&text).expect("conformance file is JSON"))
-    } else {
-        eprintln!(
-            "note: {} not found; conformance vectors skipped",
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; the conformance vectors are part of the project",
             path.display()
-        );
-        None
-    }
+        )
+    });
+    assert!(!text.trim().is_empty(), "{} is empty", path.display());
+    let doc: Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()));
+    assert!(
+        doc["cases"].as_array().is_some_and(|c| !c.is_empty()),
+        "{} has no cases",
+        path.display()
+    );
+    doc
 }
 
 fn s<'a>(v: &'a Value, key: &str) -> &'a str {
@@ -97,9 +108,7 @@ fn check_named(case: &Value, got: &Result<Reference, RefError>) -> Result<(), St
 
 #[test]
 fn image_references_match_distribution_reference() {
-    let Some(doc) = load("image_refs.json") else {
-        return;
-    };
+    let doc = load("image_refs.json");
     let mut failures = Vec::new();
     let (mut checked, mut skipped) = (0, 0);
     for case in doc["cases"].as_array().expect("cases") {
@@ -244,9 +253,7 @@ fn image_references_match_distribution_reference() {
 
 #[test]
 fn www_authenticate_matches_the_strict_sources() {
-    let Some(doc) = load("www_authenticate.json") else {
-        return;
-    };
+    let doc = load("www_authenticate.json");
     let mut failures = Vec::new();
     let mut checked = 0;
     for case in doc["cases"].as_array().expect("cases") {
@@ -389,9 +396,7 @@ fn compare(have: &challenge::Challenge, want: &Value) -> Result<(), String> {
 
 #[test]
 fn dockerignore_matches_moby_patternmatcher() {
-    let Some(doc) = load("dockerignore.json") else {
-        return;
-    };
+    let doc = load("dockerignore.json");
     let mut failures = Vec::new();
     let (mut checked, mut skipped) = (0, 0);
     for case in doc["cases"].as_array().expect("cases") {
