@@ -16,6 +16,7 @@ mod fault_matrix;
 mod image_digest;
 mod image_digest_conformance;
 mod man_pages;
+mod module_graph;
 mod pg_harness;
 mod pipeline;
 mod provision_db;
