@@ -138,6 +138,12 @@ fn a_fresh_server_is_provisioned_in_one_run_and_a_second_run_changes_nothing() {
     let d = shop(&pg);
     let run = provision(&d, &[]);
     run.expect_code(0);
+    // A DBA sees who issued each change: the session's application_name.
+    let first = changing_statements(&pg.log_contents());
+    assert!(!first.is_empty(), "statement logging was not on");
+    for line in &first {
+        assert!(line.contains(" app=provision-db "), "{line}");
+    }
     assert!(run.stdout.contains("create role \"app\": LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"), "{run}");
     assert!(
         run.stdout

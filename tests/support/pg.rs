@@ -324,7 +324,9 @@ impl TestPg {
             );
         }
         if self.options.log_statement_all {
-            server.push_str(" -c log_statement=all");
+            // Each line names the client's application_name (`app=…`), so
+            // a test can tell which tool issued a statement.
+            server.push_str(" -c log_statement=all -c \"log_line_prefix='%m [%p] app=%a '\"");
         }
         let log = self.log.to_string_lossy().into_owned();
         let out = pg_ctl(

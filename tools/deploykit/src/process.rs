@@ -20,8 +20,20 @@
 //! flushed on the way out.
 
 use std::process::ExitCode;
+use std::sync::OnceLock;
 
 use crate::exit::{Exit, Result};
+
+/// The name of the tool this process runs, once [`run`] has started it.
+static TOOL: OnceLock<String> = OnceLock::new();
+
+/// The running tool's name (`provision-db`, …), for what the tools tell a
+/// remote about themselves, such as the Postgres `application_name` a DBA
+/// sees in `pg_stat_activity` and the server log. `None` outside [`run`]
+/// (in unit tests).
+pub fn tool_name() -> Option<&'static str> {
+    TOOL.get().map(String::as_str)
+}
 
 /// Runs a tool's body and turns its outcome into the process exit code.
 ///
@@ -29,6 +41,7 @@ use crate::exit::{Exit, Result};
 /// pipe on stdout is not an error: the reader went away, which is its right.
 /// SIGTERM and SIGINT end the run with 143 and 130 ([`crate::signals`]).
 pub fn run(tool: &str, body: impl FnOnce() -> Result<Exit>) -> ExitCode {
+    let _ = TOOL.set(tool.to_owned());
     crate::signals::install(tool);
     let outcome = body();
     crate::signals::finish();

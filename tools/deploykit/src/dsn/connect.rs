@@ -358,10 +358,13 @@ fn base_config(dsn: &Dsn) -> Result<postgres::Config> {
     if let Some(options) = dsn.server_options() {
         config.options(options);
     }
+    // As libpq: application_name, else fallback_application_name; and, as
+    // psql does for itself, the tool's own name when the DSN names neither.
     if let Some(name) = dsn
         .application_name()
         .or_else(|| dsn.get("fallback_application_name"))
         .filter(|n| !n.is_empty())
+        .or_else(|| crate::process::tool_name())
     {
         config.application_name(name);
     }
