@@ -92,6 +92,10 @@ pub fn derive(
         let password = dsn.password().cloned().unwrap_or_default();
         if password.is_empty() {
             problems.push(format!("{var} has no password: {dsn}"));
+        } else if let Some(why) = password.weakness(Some(&name)) {
+            // The same rule as validate-dsns: a role is never given a
+            // password anyone could guess.
+            problems.push(format!("{var}: the password of {dsn} is {why}"));
         }
         Login { name, password }
     };
@@ -391,6 +395,32 @@ mod tests {
             &options(),
         );
         assert!(text.contains("same password"), "{text}");
+    }
+
+    /// validate-dsns' password rule: a placeholder or the user name is refused.
+    #[test]
+    fn guessable_passwords_are_refused() {
+        let text = error(
+            ROOT_DSN,
+            "postgres://app:changeme@127.0.0.1:5432/shop",
+            SVC_DSN,
+            &options(),
+        );
+        assert!(
+            text.contains("DATABASE_URL: the password of postgres://app:***@127.0.0.1:5432/shop is a well-known placeholder"),
+            "{text}"
+        );
+        let text = error(
+            ROOT_DSN,
+            APP_DSN,
+            "postgres://svc:SVC@127.0.0.1:5432/shop",
+            &options(),
+        );
+        assert!(text.contains("is the user name"), "{text}");
+        assert!(
+            !text.contains("changeme") && !text.contains("SVC@"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -70,29 +70,6 @@ const SUPERUSER_NAMES: &[&str] = &[
     "neon_superuser",
 ];
 
-/// Passwords that are placeholders, not secrets (compared case-insensitively).
-const PLACEHOLDER_PASSWORDS: &[&str] = &[
-    "password",
-    "passw0rd",
-    "changeme",
-    "change_me",
-    "changeit",
-    "postgres",
-    "secret",
-    "admin",
-    "root",
-    "test",
-    "example",
-    "default",
-    "pass",
-    "letmein",
-    "qwerty",
-    "123456",
-    "12345678",
-    "xxx",
-    "todo",
-];
-
 /// Variables that carried database credentials before the three DSNs; a
 /// runtime container must have none of them.
 fn is_legacy_variable(name: &str) -> bool {
@@ -175,14 +152,7 @@ fn check_one(var: Var, dsn: &Dsn, production: bool, findings: &mut Vec<Finding>)
             format!("{dsn} has no password; it relies on trust, peer or a password file"),
         )),
         Some(password) => {
-            let lower = password.expose().to_lowercase();
-            let is_user = user.is_some_and(|u| u.to_lowercase() == lower);
-            if is_user || PLACEHOLDER_PASSWORDS.contains(&lower.as_str()) {
-                let why = if is_user {
-                    "the user name"
-                } else {
-                    "a well-known placeholder"
-                };
+            if let Some(why) = password.weakness(user) {
                 findings.push(Finding::error(
                     name,
                     "placeholder-password",
