@@ -345,6 +345,55 @@ fn eight_concurrent_runs_end_as_one_run() {
     must_login(&d.app);
 }
 
+/// The run lock holds server-wide: runs whose admin DSNs name different
+/// databases (`postgres`, `template1`, one of the admin's own) still
+/// exclude each other, and none sits on `template1` while another creates
+/// the database from it. Five fresh servers, eight runs each.
+#[test]
+fn eight_concurrent_runs_with_admin_dsns_on_three_databases_all_succeed() {
+    for round in 0..5 {
+        let pg = server();
+        pg.exec("CREATE DATABASE admin");
+        let d = shop(&pg);
+        let roots = [
+            pg.root_url(),
+            pg.url_for("postgres", pg.superuser_password(), "template1"),
+            pg.url_for("postgres", pg.superuser_password(), "admin"),
+        ];
+        let runs: Vec<Run> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|i| {
+                    let root = roots[i % roots.len()].clone();
+                    let d = &d;
+                    s.spawn(move || {
+                        Tool::new("provision-db")
+                            .env("DATABASE_ROOT_URL", &root)
+                            .env("DATABASE_URL", &d.app)
+                            .env("DATABASE_SERVICE_URL", &d.svc)
+                            .args(["--lock-timeout", "60s"])
+                            .run()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| panic!("a run panicked")))
+                .collect()
+        });
+        let ok = runs.iter().filter(|r| r.code == Some(0)).count();
+        assert_eq!(ok, 8, "round {round}: {ok}/8 succeeded: {runs:#?}");
+        let creators = runs
+            .iter()
+            .filter(|r| r.stdout.contains("create database \"shop\""))
+            .count();
+        assert_eq!(creators, 1, "round {round}: {runs:#?}");
+        provision(&d, &["--check"]).expect_code(0);
+        assert!(databases(&pg).contains("shop"));
+        must_login(&d.app);
+        must_login(&d.svc);
+    }
+}
+
 #[test]
 fn a_run_waits_for_the_lock_and_gives_up_at_lock_timeout() {
     let pg = server();

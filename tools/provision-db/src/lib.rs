@@ -19,7 +19,6 @@ pub mod scram;
 
 use std::collections::BTreeMap;
 
-use deploykit::dsn::Dsn;
 use deploykit::dsn::connect::connect;
 use deploykit::dsn::sources::FromFlags;
 use deploykit::environment::Environment;
@@ -189,6 +188,10 @@ pub fn run(cli: &Cli, flags: FromFlags) -> Result<Exit> {
     Ok(Exit::Success)
 }
 
+/// The database every run's admin connection prefers (see
+/// [`Session::connect_admin`]).
+const MAINTENANCE_DATABASE: &str = "postgres";
+
 /// The connections of one run.
 struct Session<'a> {
     dsns: &'a Dsns,
@@ -198,17 +201,38 @@ struct Session<'a> {
 }
 
 impl Session<'_> {
-    /// The admin DSN for server-wide work: its own database, unless that is
-    /// the target (which may not exist yet), then `postgres`.
+    /// The admin connection for server-wide work, always in the maintenance
+    /// database `postgres` when the admin can reach it, whatever database
+    /// `DATABASE_ROOT_URL` names.
+    ///
+    /// Why not the DSN's own database: Postgres keeps advisory locks per
+    /// database, so runs whose admin DSNs name `/postgres`, `/template1` or
+    /// `/admin` would not exclude each other; and a session sitting on
+    /// `template1` (even one waiting for the lock) makes every other run's
+    /// `CREATE DATABASE` fail, since the new database is copied from it.
+    /// Only where `postgres` cannot be reached (it was dropped, or the admin
+    /// may not connect to it) does the run use the DSN's own database, or
+    /// `template1` when that is the target.
     fn connect_admin(&self) -> Result<Client> {
         let root = &self.dsns.root;
-        let dsn: Dsn = if root.effective_dbname() == Some(self.desired.database.as_str()) {
-            root.with_dbname("postgres")
+        let own = root.effective_dbname().unwrap_or_default();
+        let mut client = if own == MAINTENANCE_DATABASE {
+            connect(root, self.timeout)
         } else {
-            root.clone()
-        };
-        let mut client = connect(&dsn, self.timeout)
-            .map_err(|e| e.context("connecting with DATABASE_ROOT_URL"))?;
+            match connect(&root.with_dbname(MAINTENANCE_DATABASE), self.timeout) {
+                Ok(client) => Ok(client),
+                Err(e) if e.status() == Exit::Denied => {
+                    let fallback = if own == self.desired.database || own.is_empty() {
+                        root.with_dbname("template1")
+                    } else {
+                        root.clone()
+                    };
+                    connect(&fallback, self.timeout)
+                }
+                Err(e) => Err(e),
+            }
+        }
+        .map_err(|e| e.context("connecting with DATABASE_ROOT_URL"))?;
         apply::configure(&mut client, self.limits)?;
         Ok(client)
     }
