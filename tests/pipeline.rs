@@ -1,11 +1,11 @@
-//! End-to-end tests of the pipeline glue in `scripts/` (deploy.sh, push.sh,
+//! End-to-end tests of the pipeline glue in `scripts/pipeline/` (deploy.sh, push.sh,
 //! build-service.sh, test-image.sh, services-matrix.sh, provision.sh), run
 //! as processes the way a CI job or a deploy host runs them, with the built
 //! tools first on PATH, against real components: dockerd
 //! (`support/engine.rs`), the distribution registry (`support/registry.rs`)
 //! and PostgreSQL (`support/pg.rs`).
 //!
-//! The deployed images are made without any engine by `scripts/oci-image.sh`
+//! The deployed images are made without any engine by `scripts/pipeline/oci-image.sh`
 //! (the same builder the demo uses): the static busybox, `/serve.sh` (busybox
 //! httpd on 127.0.0.1:$HEALTH_PORT, a free port the test picks and passes in
 //! the runtime env file; it exits at once on SIGTERM) and the files
@@ -141,7 +141,7 @@ pid=$!
 wait "$pid"
 "#;
 
-/// Writes `build` into the OCI layout `work/layout` with scripts/oci-image.sh.
+/// Writes `build` into the OCI layout `work/layout` with scripts/pipeline/oci-image.sh.
 fn make_image(work: &Path, build: &Build<'_>) {
     let rootfs = work.join(format!("rootfs-{}", build.tag));
     fs::create_dir_all(rootfs.join("bin")).expect("rootfs");
@@ -158,7 +158,7 @@ fn make_image(work: &Path, build: &Build<'_>) {
         format!("{{\"sha\":\"{}\"}}\n", build.sha),
     )
     .expect("version");
-    script("oci-image.sh")
+    script("pipeline/oci-image.sh")
         .arg("--rootfs")
         .arg(&rootfs)
         .arg("--layout")
@@ -172,7 +172,7 @@ fn make_image(work: &Path, build: &Build<'_>) {
 /// Builds and pushes `build` as `shop:TAG`; returns push.sh's pinned reference.
 fn publish(reg: &TestRegistry, work: &Path, build: &Build<'_>) -> String {
     make_image(work, build);
-    let run = script("push.sh")
+    let run = script("pipeline/push.sh")
         .args(["--insecure", "--from"])
         .arg(format!(
             "oci:{}:{}",
@@ -327,7 +327,7 @@ impl Host {
     /// deploy.sh with short budgets, the host's env file, `--keep 1` and no
     /// minimum age, so the prune acts on these young images.
     fn deploy(&self, sha: &str, reference: &str) -> Script {
-        script("deploy.sh")
+        script("pipeline/deploy.sh")
             .env("DOCKER_HOST", self.engine.host())
             .env("XDG_RUNTIME_DIR", self.work.path().join("run"))
             .arg("--env-file")
@@ -573,13 +573,13 @@ fn deploy_refuses_bad_input_before_touching_what_runs() {
     assert_eq!(started(), before, "the same container, not restarted");
 
     // Usage errors.
-    script("deploy.sh")
+    script("pipeline/deploy.sh")
         .arg("--env-file")
         .arg(&host.env_file)
         .arg(&good)
         .run()
         .expect_code(2); // no --sha
-    script("deploy.sh")
+    script("pipeline/deploy.sh")
         .args(["--sha", "aaa1111", &good])
         .run()
         .expect_code(2); // no --env-file
@@ -684,7 +684,7 @@ fn ci_builds_each_service_smoke_tests_it_and_pushes_by_digest() {
     ci_repo(repo.path());
     let docker = |s: Script| s.env("DOCKER_HOST", engine.host());
 
-    let run = script("services-matrix.sh")
+    let run = script("pipeline/services-matrix.sh")
         .arg("--root")
         .arg(repo.path())
         .run();
@@ -698,7 +698,7 @@ fn ci_builds_each_service_smoke_tests_it_and_pushes_by_digest() {
 
     let image_repo = format!("{}/acme", reg.host());
     let build = |name: &str| {
-        docker(script("build-service.sh"))
+        docker(script("pipeline/build-service.sh"))
             .arg("--root")
             .arg(repo.path())
             .args(["--repo", &image_repo, "--env", "staging"])
@@ -734,7 +734,7 @@ fn ci_builds_each_service_smoke_tests_it_and_pushes_by_digest() {
 
     // The pre-push gate: alive within the budget, and no container left.
     let port = free_port().to_string();
-    let run = docker(script("test-image.sh"))
+    let run = docker(script("pipeline/test-image.sh"))
         .args(["--port", &port, &release])
         .run();
     run.expect_code(0);
@@ -748,7 +748,7 @@ fn ci_builds_each_service_smoke_tests_it_and_pushes_by_digest() {
     assert!(no_containers(), "test-image.sh removed its container");
 
     build("crashes").expect_code(0);
-    let run = docker(script("test-image.sh"))
+    let run = docker(script("pipeline/test-image.sh"))
         .args(["--port", &port, "--budget", "2s"])
         .arg(format!("{image_repo}:staging-3f2a9c0-crashes"))
         .run();
@@ -758,18 +758,20 @@ fn ci_builds_each_service_smoke_tests_it_and_pushes_by_digest() {
         no_containers(),
         "test-image.sh removed the failed container too"
     );
-    docker(script("test-image.sh"))
+    docker(script("pipeline/test-image.sh"))
         .args(["--budget", "30s", &release])
         .run()
         .expect_code(2);
 
     // Push: the digest from docker push's own output…
-    let run = docker(script("push.sh")).arg(&release).run();
+    let run = docker(script("pipeline/push.sh")).arg(&release).run();
     run.expect_code(0);
     let digest = reg.skopeo_digest("acme:staging-3f2a9c0-hello");
     assert_eq!(run.stdout, format!("{image_repo}@{digest}\n"));
     // …or, when the push printed none (quiet), from the registry.
-    let run = docker(script("push.sh")).args(["--quiet", &content]).run();
+    let run = docker(script("pipeline/push.sh"))
+        .args(["--quiet", &content])
+        .run();
     run.expect_code(0);
     assert!(run.stderr.contains("asking the registry"), "{run}");
     assert_eq!(
@@ -778,7 +780,7 @@ fn ci_builds_each_service_smoke_tests_it_and_pushes_by_digest() {
         "same image, same digest"
     );
     // A failed push stops with exit 3 and prints no reference.
-    let run = docker(script("push.sh"))
+    let run = docker(script("pipeline/push.sh"))
         .arg(format!("{image_repo}:not-built"))
         .run();
     run.expect_code(3);
@@ -824,7 +826,7 @@ fn provision_checks_the_dsns_then_provisions_behind_the_production_lock() {
             pg.url_for("shop_service", "pl4nted-svc-pw", "shop")
         ),
     );
-    let run = script("provision.sh")
+    let run = script("pipeline/provision.sh")
         .envs(&bad)
         .args(["--env", "production", "--env-marker", "prod"])
         .run();
@@ -836,21 +838,21 @@ fn provision_checks_the_dsns_then_provisions_behind_the_production_lock() {
     assert!(!has_db());
 
     // Production without the lock lifted: refused, nothing changed.
-    let run = script("provision.sh")
+    let run = script("pipeline/provision.sh")
         .envs(&env)
         .args(["--env", "production", "--env-marker", "prod"])
         .run();
     run.expect_code(1);
     assert!(run.stderr.contains("provisioning: failed"), "{run}");
     assert!(!has_db());
-    script("provision.sh")
+    script("pipeline/provision.sh")
         .envs(&env)
         .args(["--env", "production", "--", "--confirm-production"])
         .run()
         .expect_code(2);
 
     // Lifted on purpose: provisioned, then every role logs in.
-    let run = script("provision.sh")
+    let run = script("pipeline/provision.sh")
         .envs(&env)
         .env("CONFIRM_PROD_MIGRATE", "YES")
         .args(["--env", "production", "--env-marker", "prod"])
@@ -859,7 +861,7 @@ fn provision_checks_the_dsns_then_provisions_behind_the_production_lock() {
     assert!(run.stderr.contains("verifying every login"), "{run}");
     assert!(has_db());
     // Converged: --check finds no drift.
-    script("provision.sh")
+    script("pipeline/provision.sh")
         .envs(&env)
         .args([
             "--env",
@@ -878,13 +880,13 @@ fn provision_checks_the_dsns_then_provisions_behind_the_production_lock() {
 #[test]
 fn every_script_has_help_and_rejects_unknown_flags() {
     for name in [
-        "deploy.sh",
-        "push.sh",
-        "build-service.sh",
-        "test-image.sh",
-        "services-matrix.sh",
-        "provision.sh",
-        "oci-image.sh",
+        "pipeline/deploy.sh",
+        "pipeline/push.sh",
+        "pipeline/build-service.sh",
+        "pipeline/test-image.sh",
+        "pipeline/services-matrix.sh",
+        "pipeline/provision.sh",
+        "pipeline/oci-image.sh",
         "build-release.sh",
     ] {
         let run = script(name).arg("--help").run();
@@ -898,12 +900,13 @@ fn every_script_has_help_and_rejects_unknown_flags() {
         let run = script(name).arg("--no-such-flag").run();
         run.expect_code(2);
         assert!(
-            run.stderr.starts_with(&format!("{name}: ")),
+            run.stderr
+                .starts_with(&format!("{}: ", name.trim_start_matches("pipeline/"))),
             "{name}\n{run}"
         );
     }
     let empty = tempfile::tempdir().expect("dir");
-    let run = script("services-matrix.sh")
+    let run = script("pipeline/services-matrix.sh")
         .arg("--root")
         .arg(empty.path())
         .run();
@@ -915,7 +918,7 @@ fn every_script_has_help_and_rejects_unknown_flags() {
         "FROM scratch\n",
     )
     .expect("df");
-    script("services-matrix.sh")
+    script("pipeline/services-matrix.sh")
         .arg("--root")
         .arg(empty.path())
         .run()
@@ -956,7 +959,8 @@ fn the_bench_report_merges_every_section_with_fresh_headlines() {
 #[test]
 fn the_ci_example_parses_and_uses_only_scripts_that_exist() {
     let root = bins::workspace_root();
-    let text = fs::read_to_string(root.join("scripts/ci-example.yml")).expect("ci-example.yml");
+    let text =
+        fs::read_to_string(root.join("scripts/pipeline/ci-example.yml")).expect("ci-example.yml");
     let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).expect("valid YAML");
     let jobs = doc["jobs"].as_mapping().expect("jobs");
     let mut runs = Vec::new();
@@ -969,10 +973,10 @@ fn the_ci_example_parses_and_uses_only_scripts_that_exist() {
     }
     let all = runs.join("\n");
     for script in [
-        "services-matrix.sh",
-        "build-service.sh",
-        "test-image.sh",
-        "push.sh",
+        "pipeline/services-matrix.sh",
+        "pipeline/build-service.sh",
+        "pipeline/test-image.sh",
+        "pipeline/push.sh",
         "build-release.sh",
     ] {
         assert!(all.contains(&format!("scripts/{script}")), "uses {script}");

@@ -347,7 +347,7 @@ fn tools_path() -> String {
 fn provision_sh_passes_no_dsn_in_argv() {
     let pg = logged_pg();
     let (run, argv) = pg_env(
-        Tool::program(bins::workspace_root().join("scripts/provision.sh")),
+        Tool::program(bins::workspace_root().join("scripts/pipeline/provision.sh")),
         &pg.root_url(),
         &pg.url_for("app", APP_PW, "shop"),
         &pg.url_for("svc", SVC_PW, "shop"),
@@ -367,7 +367,7 @@ fn provision_sh_passes_no_dsn_in_argv() {
 fn the_scripts_never_put_a_secret_on_a_command_line() {
     // What the process-list test cannot reach (docker login, curl -u,
     // a DSN or password expanded into argv): none of it in the scripts.
-    let scripts = bins::workspace_root().join("scripts");
+    let scripts = bins::workspace_root().join("scripts/pipeline");
     let mut checked = 0;
     for entry in std::fs::read_dir(&scripts).expect("scripts").flatten() {
         let path = entry.path();

@@ -11,7 +11,7 @@
 #                the tools, a static C program that sends that one GET and
 #                prints the digest header (floor-get.c): the least a client
 #                process can take here. image-digest is the shipped build
-#                (scripts/build-release.sh: static, non-PIE), with the
+#                (scripts/build-release.sh: static-pie), with the
 #                ordinary dynamic build beside it.
 #   fingerprint: image-digest fingerprint  vs  find | sort | xargs sha256sum | sha256sum
 #                on a generated tree (FILES files, about MB megabytes), warm
@@ -24,7 +24,7 @@ cd "$(dirname "$0")/../.."
 FILES=${1:-20000}
 MB=${2:-1024}
 for p in docker-registry skopeo hyperfine htpasswd openssl sha256sum cc; do
-  command -v "$p" >/dev/null || { echo "bench: $p missing (scripts/setup)" >&2; exit 1; }
+  command -v "$p" >/dev/null || { echo "bench: $p missing (scripts/bench/run installs it)" >&2; exit 1; }
 done
 BIN=$(scripts/build-release.sh -p image-digest)/image-digest
 DYN=$(scripts/build-release.sh --dynamic -p image-digest)/image-digest

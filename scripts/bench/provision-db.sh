@@ -22,7 +22,7 @@ cd "$(dirname "$0")/../.."
 runs=${1:-20}
 
 for tool in hyperfine psql python3 openssl; do
-  command -v "$tool" >/dev/null || { echo "provision-db.sh: $tool is required (scripts/setup)" >&2; exit 2; }
+  command -v "$tool" >/dev/null || { echo "provision-db.sh: $tool is required (scripts/bench/run installs it)" >&2; exit 2; }
 done
 bin="$(scripts/build-release.sh -p provision-db)/provision-db"   # the shipped build
 

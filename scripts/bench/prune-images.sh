@@ -21,7 +21,7 @@ images=${1:-500}
 runs=${2:-20}
 
 for tool in dockerd docker curl python3 hyperfine; do
-  command -v "$tool" >/dev/null || { echo "prune-images.sh: $tool is required (scripts/setup)" >&2; exit 2; }
+  command -v "$tool" >/dev/null || { echo "prune-images.sh: $tool is required (scripts/bench/run installs it)" >&2; exit 2; }
 done
 bin="$(scripts/build-release.sh -p prune-images)/prune-images"   # the shipped build
 

@@ -29,7 +29,7 @@ layer_mib=${1:-32}
 runs=${2:-10}
 
 for tool in docker-registry skopeo hyperfine python3 sha256sum gzip; do
-  command -v "$tool" >/dev/null || { echo "tag-image.sh: $tool is required (scripts/setup)" >&2; exit 2; }
+  command -v "$tool" >/dev/null || { echo "tag-image.sh: $tool is required (scripts/bench/run installs it)" >&2; exit 2; }
 done
 bin="$(scripts/build-release.sh -p tag-image)/tag-image"   # the shipped build
 

@@ -23,7 +23,7 @@ reps_boot=${1:-9}
 reps_503=${2:-5}
 
 for tool in python3 curl wait-for-it; do
-  command -v "$tool" >/dev/null || { echo "wait-probe.sh: $tool is required (scripts/setup)" >&2; exit 2; }
+  command -v "$tool" >/dev/null || { echo "wait-probe.sh: $tool is required (scripts/bench/run installs it)" >&2; exit 2; }
 done
 bin="$(scripts/build-release.sh -p wait-probe)/wait-probe"   # the shipped build
 

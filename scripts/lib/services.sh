@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Shell helpers for the throwaway OCI registry and Docker engine of the demo,
-# on loopback only, started as ../shared/REAL-SERVICES.md describes (no
-# systemd, no iptables, no bridge: containers use the host network).
+# on loopback only, started directly (no systemd, no iptables, no bridge:
+# containers use the host network).
 # Source this file; registry_start DIR sets REGISTRY (127.0.0.1:PORT);
 # dockerd_start DIR exports DOCKER_HOST. Stop both with services_stop.
 

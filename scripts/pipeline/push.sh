@@ -13,9 +13,10 @@ Usage: push.sh [options] IMAGE
 Pushes IMAGE (registry/repo:tag) and prints REGISTRY/REPO@sha256:… on stdout,
 the digest of what was pushed. By default the engine's image IMAGE is pushed
 with `docker push`; with --from, SOURCE is copied with skopeo (no engine),
-e.g. an OCI layout written by scripts/oci-image.sh. The digest is read from
-the push's own output with `image-digest from-log`; if it printed none,
-`image-digest resolve IMAGE` asks the registry. The push log goes to stderr.
+e.g. an OCI layout written by scripts/pipeline/oci-image.sh. The digest is
+read from the push's own output with `image-digest from-log`; if it printed
+none, `image-digest resolve IMAGE` asks the registry. The push log goes to
+stderr.
 
 Options:
   --from SOURCE   push SOURCE (a skopeo transport: oci:DIR:TAG,
@@ -32,10 +33,10 @@ Environment: DOCKER (the CLI) [default: docker], DOCKER_HOST, REGISTRY_AUTH_FILE
 
 Examples:
   # In CI: push the built tag and keep the pinned reference as a step output
-  echo "ref=$(scripts/push.sh ghcr.io/acme/api:prod-3f2a9c0)" >>"$GITHUB_OUTPUT"
+  echo "ref=$(scripts/pipeline/push.sh ghcr.io/acme/api:prod-3f2a9c0)" >>"$GITHUB_OUTPUT"
 
   # Push an engine-free image from an OCI layout to a local registry
-  scripts/push.sh --from oci:/tmp/img:v1 127.0.0.1:5000/shop:v1
+  scripts/pipeline/push.sh --from oci:/tmp/img:v1 127.0.0.1:5000/shop:v1
 
 Exit status:
   0  pushed; the reference is on stdout

@@ -14,7 +14,7 @@ Usage: oci-image.sh --rootfs DIR --layout DIR [options]
 Writes DIR's files as a one-layer OCI image into the OCI layout --layout
 (created or extended) under --tag, and prints the manifest digest (sha256:…).
 No container engine is involved; push it with
-  scripts/push.sh --from oci:LAYOUT:TAG 127.0.0.1:5000/app:TAG
+  scripts/pipeline/push.sh --from oci:LAYOUT:TAG 127.0.0.1:5000/app:TAG
 
 Options:
   --rootfs DIR        the files of the image (owners become 0:0, mtimes 0)
@@ -31,7 +31,7 @@ Options:
 Examples:
   # A busybox httpd image serving ./www on $HEALTH_PORT
   mkdir -p root/bin && cp /bin/busybox root/bin/ && cp -r www root/
-  scripts/oci-image.sh --rootfs root --layout /tmp/img --tag v1 \
+  scripts/pipeline/oci-image.sh --rootfs root --layout /tmp/img --tag v1 \
     --cmd /bin/busybox --cmd httpd --cmd -f --cmd -h --cmd /www
 
 Exit status:
@@ -115,7 +115,7 @@ labels_json=''
 for l in "${labels[@]}"; do
   labels_json+="${labels_json:+,}$(json_str "${l%%=*}"):$(json_str "${l#*=}")"
 done
-printf '{"created":%s,"architecture":%s,"os":"linux","config":{"Env":%s,"Cmd":%s,"Labels":{%s}},"rootfs":{"type":"layers","diff_ids":["%s"]},"history":[{"created":%s,"created_by":"scripts/oci-image.sh"}]}' \
+printf '{"created":%s,"architecture":%s,"os":"linux","config":{"Env":%s,"Cmd":%s,"Labels":{%s}},"rootfs":{"type":"layers","diff_ids":["%s"]},"history":[{"created":%s,"created_by":"scripts/pipeline/oci-image.sh"}]}' \
   "$(json_str "$created")" "$(json_str "$arch")" "$env_json" "$cmd_json" "$labels_json" "$diff_id" "$(json_str "$created")" >"$work/config.json"
 config_size=$(size_of "$work/config.json")
 config_digest=$(put_blob "$work/config.json")

@@ -33,12 +33,12 @@ Environment: DOCKER (the CLI) [default: docker], DOCKER_HOST.
 
 Examples:
   # In CI, after checkout
-  scripts/build-service.sh --repo ghcr.io/acme/shop --env staging --sha "$GITHUB_SHA" billing-worker
+  scripts/pipeline/build-service.sh --repo ghcr.io/acme/shop --env staging --sha "$GITHUB_SHA" billing-worker
 
   # Build, smoke-test, then push both tags
-  refs=$(scripts/build-service.sh --repo 127.0.0.1:5000/shop --env prod billing-worker)
-  scripts/test-image.sh "$(head -n 1 <<<"$refs")"
-  for r in $refs; do scripts/push.sh "$r"; done
+  refs=$(scripts/pipeline/build-service.sh --repo 127.0.0.1:5000/shop --env prod billing-worker)
+  scripts/pipeline/test-image.sh "$(head -n 1 <<<"$refs")"
+  for r in $refs; do scripts/pipeline/push.sh "$r"; done
 
 Exit status:
   0  built and tagged; the references are on stdout

@@ -33,13 +33,13 @@ Options:
 
 Examples:
   # Staging: converge and verify
-  scripts/provision.sh --env staging --env-marker staging --env-file /etc/shop/provision.env
+  scripts/pipeline/provision.sh --env staging --env-marker staging --env-file /etc/shop/provision.env
 
   # Production: the lock must be lifted on purpose
-  CONFIRM_PROD_MIGRATE=YES scripts/provision.sh --env production --env-marker prod
+  CONFIRM_PROD_MIGRATE=YES scripts/pipeline/provision.sh --env production --env-marker prod
 
   # What would change, as SQL (passwords as ***)
-  scripts/provision.sh --env production --env-marker prod -- --plan
+  scripts/pipeline/provision.sh --env production --env-marker prod -- --plan
 
 Exit status:
   0  the DSNs are sound, the database is converged and every role logs in

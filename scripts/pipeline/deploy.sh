@@ -75,12 +75,12 @@ Environment: DOCKER_HOST (the engine), DOCKER (the CLI) [default: docker].
 
 Examples:
   # Deploy the digest CI pushed; the app must report this commit
-  GIT_SHA=3f2a9c0 scripts/deploy.sh --env-file /etc/shop/runtime.env \
+  GIT_SHA=3f2a9c0 scripts/pipeline/deploy.sh --env-file /etc/shop/runtime.env \
     ghcr.io/acme/shop:prod-3f2a9c0@sha256:4c1e…
 
   # A second app on the same host, its probes on port 9100, its candidate
   # on 9200 (and its PORT moved by the same 100)
-  scripts/deploy.sh --name billing --env-file /etc/billing.env --sha "$GIT_SHA" \
+  scripts/pipeline/deploy.sh --name billing --env-file /etc/billing.env --sha "$GIT_SHA" \
     --health-url http://127.0.0.1:9100 --stage-offset 100 --keep 5 "$BILLING_IMAGE"
 
 Exit status:

@@ -21,11 +21,11 @@ Options:
 
 Examples:
   # GitHub Actions: a job output the build job fans out over
-  echo "matrix=$(scripts/services-matrix.sh)" >>"$GITHUB_OUTPUT"
+  echo "matrix=$(scripts/pipeline/services-matrix.sh)" >>"$GITHUB_OUTPUT"
   #   strategy: { matrix: "${{ fromJSON(needs.discover.outputs.matrix) }}" }
 
   # The names alone
-  scripts/services-matrix.sh | jq -r '.include[].service'
+  scripts/pipeline/services-matrix.sh | jq -r '.include[].service'
 
 Exit status:
   0  the matrix was printed (an empty one when there are no services)

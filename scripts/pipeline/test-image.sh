@@ -26,10 +26,10 @@ Environment: DOCKER (the CLI) [default: docker], DOCKER_HOST.
 
 Examples:
   # In CI, between the build and the push
-  scripts/test-image.sh ghcr.io/acme/shop:staging-3f2a9c0-billing-worker
+  scripts/pipeline/test-image.sh ghcr.io/acme/shop:staging-3f2a9c0-billing-worker
 
   # On a runner where port 9000 is taken
-  scripts/test-image.sh --port 19000 --budget 10s 127.0.0.1:5000/shop:v1
+  scripts/pipeline/test-image.sh --port 19000 --budget 10s 127.0.0.1:5000/shop:v1
 
 Exit status:
   0  the process came alive: /livez answered 2xx
