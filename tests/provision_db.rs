@@ -314,6 +314,41 @@ fn drift_is_detected_by_check_and_put_back_by_one_run() {
         .unwrap_or_else(|e| panic!("{e}"));
 }
 
+/// Drift that leaves a role unable to log in without touching an
+/// attribute: an expiry in the past, a connection limit of 0. `--check`
+/// names it, one run repairs it (the role logs in again), and the run after
+/// that issues no write.
+#[test]
+fn an_expired_or_connection_less_role_is_drift_and_repaired() {
+    let pg = logged_server();
+    let d = shop(&pg);
+    provision(&d, &[]).expect_code(0);
+    for (sql, url) in [
+        ("ALTER ROLE app VALID UNTIL '2001-01-01'", &d.app),
+        ("ALTER ROLE svc CONNECTION LIMIT 0", &d.svc),
+    ] {
+        pg.exec(sql);
+        assert!(login(url).is_err(), "{sql}: the role still logs in");
+        let check = provision(&d, &["--check", "--json"]);
+        check.expect_code(1);
+        let found = changes(&check);
+        assert!(
+            found.len() == 1 && found[0].1 == "role" && found[0].2 == "alter",
+            "{sql}: {found:?}"
+        );
+        provision(&d, &[]).expect_code(0);
+        must_login(url);
+        let before = pg.log_contents().len();
+        provision(&d, &[]).expect_code(0);
+        let log = pg.log_contents();
+        assert_eq!(
+            changing_statements(&log[before..]),
+            Vec::<String>::new(),
+            "{sql}: the run after the repair wrote"
+        );
+    }
+}
+
 #[test]
 fn eight_concurrent_runs_end_as_one_run() {
     let pg = server();

@@ -87,7 +87,8 @@ pub fn read_server(client: &mut Client, desired: &Desired) -> Result<ServerFacts
     for row in client
         .query(
             "SELECT rolname::text, rolsuper, rolcreatedb, rolcreaterole, rolbypassrls, rolreplication, \
-                    rolcanlogin, pg_has_role(current_user, oid, 'MEMBER') \
+                    rolcanlogin, pg_has_role(current_user, oid, 'MEMBER'), \
+                    coalesce(rolvaliduntil < now(), false), rolconnlimit = 0 \
              FROM pg_roles WHERE rolname = ANY($1)",
             &[&names],
         )
@@ -111,6 +112,8 @@ pub fn read_server(client: &mut Client, desired: &Desired) -> Result<ServerFacts
                 bypassrls: row.get(4),
                 replication: row.get(5),
                 login: row.get(6),
+                expired: row.get(8),
+                no_connections: row.get(9),
                 password,
                 admin_is_member: row.get(7),
             },

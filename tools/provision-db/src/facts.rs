@@ -147,6 +147,10 @@ pub struct Role {
     pub replication: bool,
     /// `rolcanlogin`.
     pub login: bool,
+    /// `rolvaliduntil` is in the past: the password no longer logs in.
+    pub expired: bool,
+    /// `rolconnlimit` is 0: no session may start.
+    pub no_connections: bool,
     /// `rolpassword`, if readable.
     pub password: StoredPassword,
     /// Whether the admin is a member of this role (`pg_has_role … MEMBER`),

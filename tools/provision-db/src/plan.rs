@@ -440,7 +440,16 @@ impl Planner<'_> {
                     .filter(|((_, want), have)| want != have)
                     .map(|(w, _)| w)
                     .collect();
-                if drift.is_empty() {
+                // What stops a login without changing an attribute: an
+                // expiry in the past, a connection limit of 0.
+                let mut repairs: Vec<String> = Vec::new();
+                if role.expired {
+                    repairs.push("VALID UNTIL 'infinity'".to_owned());
+                }
+                if role.no_connections {
+                    repairs.push("CONNECTION LIMIT -1".to_owned());
+                }
+                if drift.is_empty() && repairs.is_empty() {
                     let attrs: Vec<String> = wanted.into_iter().map(clause).collect();
                     self.actions.push(action.unchanged(attrs.join(" ")));
                 } else {
@@ -466,7 +475,8 @@ impl Planner<'_> {
                             _ => {}
                         }
                     }
-                    let clauses: Vec<String> = drift.iter().copied().map(clause).collect();
+                    let mut clauses: Vec<String> = drift.iter().copied().map(clause).collect();
+                    clauses.extend(repairs);
                     let clauses = clauses.join(" ");
                     self.actions.push(action.change(
                         Verb::Alter,

@@ -55,6 +55,8 @@ fn role(password: &str, bypassrls: bool) -> Role {
         bypassrls,
         replication: false,
         login: true,
+        expired: false,
+        no_connections: false,
         password: StoredPassword::Stored(scram::verifier(&Secret::new(password))),
         admin_is_member: true,
     }
@@ -227,8 +229,16 @@ fn a_converged_state_is_all_unchanged() {
 #[test]
 fn each_role_drift_yields_exactly_its_alter() {
     type Drift = fn(&mut Role);
-    let cases: [(Drift, &str); 5] = [
+    let cases: [(Drift, &str); 7] = [
         (|r| r.bypassrls = true, "ALTER ROLE \"app\" NOBYPASSRLS"),
+        (
+            |r| r.expired = true,
+            "ALTER ROLE \"app\" VALID UNTIL 'infinity'",
+        ),
+        (
+            |r| r.no_connections = true,
+            "ALTER ROLE \"app\" CONNECTION LIMIT -1",
+        ),
         (|r| r.createdb = true, "ALTER ROLE \"app\" NOCREATEDB"),
         (|r| r.createrole = true, "ALTER ROLE \"app\" NOCREATEROLE"),
         (|r| r.superuser = true, "ALTER ROLE \"app\" NOSUPERUSER"),
