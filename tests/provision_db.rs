@@ -349,6 +349,52 @@ fn an_expired_or_connection_less_role_is_drift_and_repaired() {
     }
 }
 
+/// Default privileges that give more than intended: TRUNCATE on the
+/// owner's future tables, anything for PUBLIC, or defaults set for every
+/// schema. `--check` names each, one run revokes it, the next writes
+/// nothing, and a table the owner creates afterwards is not truncatable by
+/// the app role.
+#[test]
+fn default_privileges_beyond_the_intended_ones_are_drift() {
+    let pg = logged_server();
+    let d = shop(&pg);
+    provision(&d, &[]).expect_code(0);
+    let as_svc = |sql: &str| {
+        must_login(&d.svc)
+            .batch_execute(sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    };
+    for sql in [
+        "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT TRUNCATE ON TABLES TO app",
+        "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO PUBLIC",
+        "ALTER DEFAULT PRIVILEGES GRANT DELETE, TRUNCATE ON TABLES TO app",
+    ] {
+        as_svc(sql);
+        let check = provision(&d, &["--check", "--json"]);
+        check.expect_code(1);
+        let found = changes(&check);
+        assert!(
+            found.len() == 1 && found[0].1 == "default privileges" && found[0].2 == "revoke",
+            "{sql}: {found:?}"
+        );
+        provision(&d, &[]).expect_code(0);
+        let before = pg.log_contents().len();
+        provision(&d, &[]).expect_code(0);
+        let log = pg.log_contents();
+        assert_eq!(
+            changing_statements(&log[before..]),
+            Vec::<String>::new(),
+            "{sql}: the run after the repair wrote"
+        );
+    }
+    as_svc("CREATE TABLE later (x int)");
+    let e = must_login(&d.app).batch_execute("TRUNCATE later").err();
+    assert_eq!(e.as_ref().map(sqlstate).as_deref(), Some("42501"), "{e:?}");
+    must_login(&d.app)
+        .batch_execute("INSERT INTO later VALUES (1); DELETE FROM later")
+        .unwrap_or_else(|e| panic!("the intended privileges are gone: {e}"));
+}
+
 #[test]
 fn eight_concurrent_runs_end_as_one_run() {
     let pg = server();

@@ -307,6 +307,36 @@ pub fn read_inside(client: &mut Client, desired: &Desired, owner: &str) -> Resul
         acl.insert((!public).then_some(grantee.as_str()), &row.get::<_, String>(4));
     }
 
+    // Default privileges the owner set for every schema at once.
+    let mut global_default_tables = Acl::default();
+    let mut global_default_sequences = Acl::default();
+    for row in client
+        .query(
+            "SELECT d.defaclobjtype = 'S', x.grantee = 0, coalesce(r.rolname::text, ''), \
+                    x.privilege_type::text \
+             FROM pg_default_acl d \
+             CROSS JOIN LATERAL aclexplode(d.defaclacl) x \
+             LEFT JOIN pg_roles r ON r.oid = x.grantee \
+             WHERE d.defaclrole = (SELECT oid FROM pg_roles WHERE rolname = $1) \
+               AND d.defaclobjtype IN ('r', 'S') AND d.defaclnamespace = 0 \
+               AND x.grantee <> d.defaclrole",
+            &[&owner],
+        )
+        .map_err(err)?
+    {
+        let acl = if row.get::<_, bool>(0) {
+            &mut global_default_sequences
+        } else {
+            &mut global_default_tables
+        };
+        let public: bool = row.get(1);
+        let grantee: String = row.get(2);
+        acl.insert(
+            (!public).then_some(grantee.as_str()),
+            &row.get::<_, String>(3),
+        );
+    }
+
     let marker = match &desired.marker {
         None => Marker::Absent,
         Some(spec) => read_marker(client, spec)?,
@@ -315,6 +345,8 @@ pub fn read_inside(client: &mut Client, desired: &Desired, owner: &str) -> Resul
         predicted: false,
         schemas,
         marker,
+        global_default_tables,
+        global_default_sequences,
     })
 }
 

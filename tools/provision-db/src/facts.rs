@@ -75,6 +75,21 @@ impl Acl {
         self.public_privileges().contains(&privilege)
     }
 
+    /// What `grantee` (a role, or PUBLIC for `None`) holds besides
+    /// `intended`, in privilege order.
+    pub fn privileges_beyond(&self, grantee: Option<&str>, intended: &[&str]) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|e| match (&e.grantee, grantee) {
+                (Grantee::Public, None) => true,
+                (Grantee::Role(r), Some(g)) => r == g,
+                _ => false,
+            })
+            .map(|e| e.privilege.as_str())
+            .filter(|p| !intended.contains(p))
+            .collect()
+    }
+
     /// The same ACL with `from`'s entries moved to `to`, as `ALTER … OWNER`
     /// does with the owner's entries.
     #[must_use]
@@ -235,6 +250,10 @@ pub struct Inside {
     pub schemas: Vec<Schema>,
     /// The marker table.
     pub marker: Marker,
+    /// `pg_default_acl` the owner role set for tables in every schema.
+    pub global_default_tables: Acl,
+    /// `pg_default_acl` the owner role set for sequences in every schema.
+    pub global_default_sequences: Acl,
 }
 
 impl Inside {
@@ -278,6 +297,8 @@ impl Inside {
             predicted: true,
             schemas,
             marker: Marker::Absent,
+            global_default_tables: Acl::default(),
+            global_default_sequences: Acl::default(),
         }
     }
 }

@@ -325,6 +325,7 @@ pub fn plan(facts: &Facts, desired: &Desired) -> Result<Plan, Refusal> {
     for schema in &facts.inside.schemas {
         p.schema(schema);
     }
+    p.global_defaults();
     p.marker();
     p.preflight()?;
     Ok(Plan {
@@ -370,6 +371,11 @@ fn check_marker(facts: &Facts, desired: &Desired) -> Result<(), Refusal> {
             values.len()
         )),
     }
+}
+
+/// An action on default privileges inside the database.
+fn a_revoke(object: &str) -> Action {
+    Action::new(Scope::Database, object.to_owned(), "default privileges")
 }
 
 struct Planner<'a> {
@@ -865,6 +871,73 @@ impl Planner<'_> {
                     )
                 };
                 self.actions.push(action);
+                // More than intended on future objects (TRUNCATE, REFERENCES,
+                // TRIGGER, UPDATE on a sequence…) is drift too.
+                let extra = acl.privileges_beyond(Some(role), privileges);
+                if !extra.is_empty() {
+                    self.need_member_of(self.owner, format!("alter default privileges of {owner}"));
+                    let extra = extra.join(", ");
+                    self.actions.push(a_revoke(&object).change(
+                        Verb::Revoke,
+                        format!("{extra} from {r} on future {lower} of {owner}"),
+                        vec![format!(
+                            "ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA {s} REVOKE {extra} ON {word} FROM {r}"
+                        )],
+                    ));
+                }
+            }
+        }
+        // Nothing on the owner's future objects for PUBLIC.
+        for (acl, word) in [
+            (&schema.default_tables, "TABLES"),
+            (&schema.default_sequences, "SEQUENCES"),
+        ] {
+            let public = acl.privileges_beyond(None, &[]);
+            if !public.is_empty() {
+                self.need_member_of(self.owner, format!("alter default privileges of {owner}"));
+                let list = public.join(", ");
+                let lower = word.to_lowercase();
+                self.actions.push(a_revoke(&object).change(
+                    Verb::Revoke,
+                    format!("{list} from PUBLIC on future {lower} of {owner}"),
+                    vec![format!(
+                        "ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA {s} REVOKE {list} ON {word} FROM PUBLIC"
+                    )],
+                ));
+            }
+        }
+    }
+
+    /// Default privileges the owner set for every schema (no `IN SCHEMA`):
+    /// whatever they give the runtime roles or PUBLIC on future tables and
+    /// sequences is more than the per-schema defaults intend.
+    fn global_defaults(&mut self) {
+        let owner = quote_ident(self.owner);
+        let object = format!("database {}", self.db());
+        let inside = &self.facts.inside;
+        let mut grantees: Vec<Option<&str>> =
+            self.desired.grantees().into_iter().map(Some).collect();
+        grantees.push(None);
+        for (acl, word) in [
+            (&inside.global_default_tables, "TABLES"),
+            (&inside.global_default_sequences, "SEQUENCES"),
+        ] {
+            for grantee in &grantees {
+                let held = acl.privileges_beyond(*grantee, &[]);
+                if held.is_empty() {
+                    continue;
+                }
+                self.need_member_of(self.owner, format!("alter default privileges of {owner}"));
+                let list = held.join(", ");
+                let to = grantee.map_or_else(|| "PUBLIC".to_owned(), quote_ident);
+                let lower = word.to_lowercase();
+                self.actions.push(a_revoke(&object).change(
+                    Verb::Revoke,
+                    format!("{list} from {to} on future {lower} of {owner} in every schema"),
+                    vec![format!(
+                        "ALTER DEFAULT PRIVILEGES FOR ROLE {owner} REVOKE {list} ON {word} FROM {to}"
+                    )],
+                ));
             }
         }
     }

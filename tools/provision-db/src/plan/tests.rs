@@ -109,6 +109,8 @@ fn converged() -> Facts {
             predicted: false,
             schemas: vec![public],
             marker: Marker::Absent,
+            global_default_tables: Acl::default(),
+            global_default_sequences: Acl::default(),
         },
     }
 }
@@ -622,4 +624,44 @@ fn json_actions_have_the_documented_shape() {
         .unwrap_or_default();
     assert_eq!(keys, ["action", "detail", "kind", "object", "statements"]);
     assert_eq!(v["action"], "unchanged");
+}
+
+#[test]
+fn default_privileges_beyond_the_intended_ones_are_revoked() {
+    // TRUNCATE for the app role on future tables of this schema.
+    let mut facts = converged();
+    facts.inside.schemas[0]
+        .default_tables
+        .insert(Some("app"), "TRUNCATE");
+    assert_eq!(
+        statements(&ok(&facts, &desired())),
+        [
+            "ALTER DEFAULT PRIVILEGES FOR ROLE \"svc\" IN SCHEMA \"public\" REVOKE TRUNCATE ON TABLES FROM \"app\""
+        ]
+    );
+    // Anything for PUBLIC on future sequences.
+    let mut facts = converged();
+    facts.inside.schemas[0]
+        .default_sequences
+        .insert(None, "USAGE");
+    assert_eq!(
+        statements(&ok(&facts, &desired())),
+        [
+            "ALTER DEFAULT PRIVILEGES FOR ROLE \"svc\" IN SCHEMA \"public\" REVOKE USAGE ON SEQUENCES FROM PUBLIC"
+        ]
+    );
+    // Defaults set for every schema, to the app role and to PUBLIC.
+    let mut facts = converged();
+    facts
+        .inside
+        .global_default_tables
+        .insert(Some("app"), "DELETE");
+    facts.inside.global_default_tables.insert(None, "SELECT");
+    assert_eq!(
+        statements(&ok(&facts, &desired())),
+        [
+            "ALTER DEFAULT PRIVILEGES FOR ROLE \"svc\" REVOKE DELETE ON TABLES FROM \"app\"",
+            "ALTER DEFAULT PRIVILEGES FOR ROLE \"svc\" REVOKE SELECT ON TABLES FROM PUBLIC",
+        ]
+    );
 }
