@@ -272,21 +272,34 @@ fn pg_b64_decoded_len(value: &str) -> Option<usize> {
 
 /// The TCP options libpq reads once it has a TCP socket: `keepalives`, and
 /// only while keepalives are on, their timings and `tcp_user_timeout`.
+///
+/// libpq hands the timings to `setsockopt`, raising negative ones to 0, and
+/// Linux refuses what is outside its own ranges (idle and interval 1 to
+/// 32767 seconds, count 1 to 127), so on Linux those fail the connection
+/// like a malformed number does.
 fn tcp_options(dsn: &Dsn) -> Result<(), DsnError> {
+    const TIMINGS: [(&str, &str, i32); 3] = [
+        ("keepalives_idle", "TCP_KEEPIDLE", 32767),
+        ("keepalives_interval", "TCP_KEEPINTVL", 32767),
+        ("keepalives_count", "TCP_KEEPCNT", 127),
+    ];
     if let Some(raw) = dsn.get("keepalives")
         && libpq_int::parse(raw, "keepalives")? == 0
     {
         return Ok(());
     }
-    for keyword in [
-        "keepalives_idle",
-        "keepalives_interval",
-        "keepalives_count",
-        "tcp_user_timeout",
-    ] {
+    for (keyword, option, max) in TIMINGS {
         if let Some(raw) = dsn.get(keyword) {
-            libpq_int::parse(raw, keyword)?;
+            let n = libpq_int::parse(raw, keyword)?;
+            if cfg!(target_os = "linux") && !(1..=max).contains(&n) {
+                return Err(DsnError(format!(
+                    "setsockopt({option}) failed: Invalid argument"
+                )));
+            }
         }
+    }
+    if let Some(raw) = dsn.get("tcp_user_timeout") {
+        libpq_int::parse(raw, "tcp_user_timeout")?;
     }
     Ok(())
 }

@@ -235,7 +235,7 @@ fn combinations_newer_libpq_refuses() {
 
 #[test]
 fn integers_as_libpq_reads_them() {
-    accepted("host=h connect_timeout=2147483647 keepalives_idle=-5 port=' 5432 '");
+    accepted("host=h connect_timeout=2147483647 tcp_user_timeout=-5 port=' 5432 '");
     refused(
         "postgres://h/db?connect_timeout=2147483648",
         "invalid integer value \"2147483648\" for connection option \"connect_timeout\"",
@@ -266,6 +266,20 @@ fn integers_as_libpq_reads_them() {
         "host=/tmp,h keepalives=on",
         "invalid integer value \"on\" for connection option \"keepalives\"",
     );
+    // Linux's ranges for the keepalive timings, as setsockopt reports them.
+    accepted("host=h keepalives_idle=32767 keepalives_interval=1 keepalives_count=127");
+    for (keyword, value, option) in [
+        ("keepalives_idle", "0", "TCP_KEEPIDLE"),
+        ("keepalives_idle", "-5", "TCP_KEEPIDLE"),
+        ("keepalives_interval", "32768", "TCP_KEEPINTVL"),
+        ("keepalives_count", "128", "TCP_KEEPCNT"),
+    ] {
+        refused(
+            &format!("host=h {keyword}={value}"),
+            &format!("setsockopt({option}) failed: Invalid argument"),
+        );
+    }
+    accepted("host=/tmp keepalives_idle=0");
     // connect_timeout applies to sockets too.
     refused(
         "host=/tmp connect_timeout=soon",
