@@ -15,6 +15,7 @@ mod entry;
 mod fault_matrix;
 mod image_digest;
 mod image_digest_conformance;
+mod libpq_differential;
 mod man_pages;
 mod module_graph;
 mod pg_harness;

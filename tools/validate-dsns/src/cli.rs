@@ -68,6 +68,24 @@ pub const DOC: ToolDoc = ToolDoc {
 /// password as ***.
 ///
 /// Values come from the flags, then --env-file, then the environment.
+///
+/// Standards: each DSN is read as the newest released libpq (PostgreSQL 18)
+/// reads it, including the checks libpq makes only when it connects: option
+/// values (sslmode, channel_binding, require_auth, gssencmode, sslcertmode,
+/// sslnegotiation, target_session_attrs, load_balance_hosts, the TLS
+/// protocol bounds), integers as C reads them (at most 2147483647, ASCII
+/// blanks only), ports from 1 to 65535, a numeric hostaddr, and
+/// sslrootcert=system or sslnegotiation=direct with too weak an sslmode. An
+/// empty value is a value: sslmode= is invalid, as in libpq. Older libpq
+/// releases differ: 15 refuses require_auth, sslcertmode, load_balance_hosts
+/// and gssdelegation as unknown keywords (added in 16), 16 also
+/// sslnegotiation (17), and 17 also servicefile, sslkeylogfile,
+/// min_protocol_version, max_protocol_version, scram_client_key,
+/// scram_server_key and the oauth_* keywords (18); before 16, "system" is an
+/// ordinary sslrootcert file name. Unlike libpq, validate-dsns refuses an
+/// unencoded "@" in the user information, a value that is not UTF-8 and a NUL
+/// byte, names a foreign URI scheme (mysql://) instead of reporting a missing
+/// "=", never quotes a password, and does not read service files.
 #[derive(Debug, Parser)]
 #[command(name = "validate-dsns", version, after_help = DOC.after_help())]
 #[command(args_conflicts_with_subcommands = true)]

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use deploykit::dsn::{ConnectionKind, Dsn, SslMode, Target, sources};
+use deploykit::dsn::{ConnectionKind, Dsn, SslMode, Target, numeric_host, sources};
 
 use crate::findings::{Class, Finding};
 
@@ -120,13 +120,12 @@ pub fn check(inputs: &Inputs) -> (Vec<Finding>, Parsed) {
     (findings, parsed)
 }
 
-/// Parses a DSN and the parts libpq only checks at connect time (sslmode,
-/// host/port pairing), so a DSN that would fail to connect fails here.
+/// Parses a DSN and makes the checks libpq only makes at connect time
+/// (option values, host/port pairing, ports, numeric addresses), so a DSN
+/// that would fail to connect fails here.
 fn parse(raw: &str) -> Result<Dsn, String> {
     let dsn = Dsn::parse(raw).map_err(|e| e.to_string())?;
-    dsn.sslmode().map_err(|e| e.to_string())?;
-    dsn.targets().map_err(|e| e.to_string())?;
-    dsn.connect_timeout().map_err(|e| e.to_string())?;
+    dsn.validate().map_err(|e| e.to_string())?;
     Ok(dsn)
 }
 
@@ -188,7 +187,7 @@ fn check_one(var: Var, dsn: &Dsn, production: bool, findings: &mut Vec<Finding>)
         }
     }
     if production && dsn.connection_kind() == ConnectionKind::Inet {
-        // sslmode() was validated in parse().
+        // sslmode() was validated in parse(); unset, it is libpq's default.
         let mode = dsn.sslmode().unwrap_or(SslMode::Prefer);
         if mode < SslMode::Require {
             findings.push(Finding::error(
@@ -215,6 +214,32 @@ fn check_one(var: Var, dsn: &Dsn, production: bool, findings: &mut Vec<Finding>)
 /// The server a DSN reaches, comparable between DSNs.
 fn server(dsn: &Dsn) -> Vec<Target> {
     dsn.targets().unwrap_or_default()
+}
+
+/// One target as a comparable key: host names without regard to case (DNS
+/// ignores it), numeric addresses by value (`127.1` is `127.0.0.1`), socket
+/// directories as written, the default socket by its path.
+fn server_key(target: &Target) -> (bool, String, Option<String>, u16) {
+    let host = if target.is_socket() {
+        target
+            .host
+            .clone()
+            .unwrap_or_else(|| "/var/run/postgresql".to_owned())
+    } else {
+        target
+            .host
+            .as_deref()
+            .unwrap_or_default()
+            .to_ascii_lowercase()
+    };
+    let addr = target.hostaddr.as_deref().map(|a| {
+        numeric_host::parse(a).map_or_else(|| a.to_ascii_lowercase(), |ip| ip.to_string())
+    });
+    (target.is_socket(), host, addr, target.port)
+}
+
+fn same_server(a: &[Target], b: &[Target]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| server_key(x) == server_key(y))
 }
 
 fn describe(targets: &[Target]) -> String {
@@ -266,7 +291,7 @@ fn check_between(parsed: &Parsed, findings: &mut Vec<Finding>) {
 
     if let (Some(app), Some(service)) = (parsed.get(&Var::App), parsed.get(&Var::Service)) {
         let (sa, ss) = (server(app), server(service));
-        if sa != ss {
+        if !same_server(&sa, &ss) {
             findings.push(Finding::error(
                 Var::Service.name(),
                 "server-mismatch",
@@ -292,7 +317,7 @@ fn check_between(parsed: &Parsed, findings: &mut Vec<Finding>) {
         let runtime = parsed.get(&Var::App).or(parsed.get(&Var::Service));
         if let Some(runtime) = runtime {
             let (sr, st) = (server(root), server(runtime));
-            if sr != st {
+            if !same_server(&sr, &st) {
                 findings.push(Finding::error(
                     Var::Root.name(),
                     "admin-server-mismatch",
@@ -411,6 +436,61 @@ mod tests {
             Some(&SERVICE.replace("5432", "5433")),
         );
         assert_eq!(rules(&i), [("DATABASE_SERVICE_URL", "server-mismatch")]);
+        // Host names compare without regard to case, addresses by value.
+        let i = inputs(
+            Some(&ROOT.replace("@db:", "@DB:")),
+            Some(APP),
+            Some(&SERVICE.replace("@db:", "@Db:")),
+        );
+        assert_eq!(rules(&i), []);
+        let i = inputs(
+            Some(&format!("{ROOT}&hostaddr=10.0.0.1")),
+            Some(&format!("{APP}&hostaddr=10.0.0.1")),
+            Some(&format!("{SERVICE}&hostaddr=10.0.0.2")),
+        );
+        let (findings, _) = check(&i);
+        let mismatch: Vec<_> = findings.iter().map(|f| f.message.as_str()).collect();
+        assert_eq!(
+            mismatch,
+            [
+                "reaches db:5432 (hostaddr 10.0.0.2) but DATABASE_URL reaches db:5432 (hostaddr 10.0.0.1)"
+            ]
+        );
+        let i = inputs(
+            Some(&format!("{ROOT}&hostaddr=127.0.0.1")),
+            Some(&format!("{APP}&hostaddr=127.1")),
+            Some(&format!("{SERVICE}&hostaddr=127.0.0.1")),
+        );
+        assert_eq!(rules(&i), []);
+    }
+
+    #[test]
+    fn connect_time_refusals_are_parse_errors() {
+        for bad in [
+            "postgres://app:A-1x@db/shop?sslmode=",
+            "postgres://app:A-1x@db/shop?connect_timeout=2147483648",
+            "postgres://app:A-1x@db:5432%C2%A0/shop",
+            "postgres://app:A-1x@db/shop?hostaddr=db.internal",
+            "postgres://app:A-1x@db/shop?sslrootcert=system&sslmode=require",
+            "postgres://app:A-1x@db/shop?sslnegotiation=direct&sslmode=prefer",
+            "postgres://app:A-1x@db/shop?gssencmode=on",
+            "postgres://app:A-1x@db/shop?require_auth=md5,!password",
+            "mysql://app:A-1x@db/shop",
+        ] {
+            let i = inputs(Some(ROOT), Some(bad), Some(SERVICE));
+            let (findings, _) = check(&i);
+            assert_eq!(findings[0].rule, "parse-error", "{bad}");
+            assert_eq!(findings[0].class, Class::Input, "{bad}");
+            assert!(!findings[0].message.contains("A-1x"), "{bad}");
+        }
+        // Production no longer reads an empty sslmode as prefer.
+        let mut i = inputs(
+            Some(ROOT),
+            Some(&APP.replace("verify-full", "")),
+            Some(SERVICE),
+        );
+        i.production = true;
+        assert_eq!(rules(&i), [("DATABASE_URL", "parse-error")]);
     }
 
     #[test]

@@ -8,13 +8,18 @@
 //!
 //! A [`Dsn`] keeps exactly the keywords the string set, decoded. Its
 //! `Display` is a URI with the password as `***`; the password itself is a
-//! [`Secret`]. [`connect`] turns a DSN into a `postgres::Client`, with TLS per
-//! `sslmode` done by rustls.
+//! [`Secret`]. [`Dsn::validate`] makes the checks libpq makes only when it
+//! connects (option values, ports, numeric addresses), so that a DSN libpq
+//! would refuse is refused before any server is asked. [`connect`] turns a
+//! DSN into a `postgres::Client`, with TLS per `sslmode` done by rustls.
 
 pub mod connect;
 pub mod keywords;
+mod libpq_int;
+pub mod numeric_host;
 pub mod parse;
 pub mod sources;
+mod validate;
 
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
@@ -131,7 +136,9 @@ impl Target {
                 .is_none_or(|h| h.is_empty() || h.starts_with('/') || h.starts_with('@'))
     }
 
-    /// `host:port` for messages (`[v6]:port` for IPv6, the socket path for sockets).
+    /// `host:port` for messages (`[v6]:port` for IPv6, the socket path for
+    /// sockets), with the numeric address when both are set, so that two
+    /// targets that differ only there read differently.
     pub fn display(&self) -> String {
         let host = self
             .host
@@ -139,12 +146,16 @@ impl Target {
             .filter(|h| !h.is_empty())
             .or(self.hostaddr.as_deref())
             .unwrap_or("/var/run/postgresql");
-        if self.is_socket() {
+        let shown = if self.is_socket() {
             format!("{host}/.s.PGSQL.{}", self.port)
         } else if host.contains(':') {
             format!("[{host}]:{}", self.port)
         } else {
             format!("{host}:{}", self.port)
+        };
+        match (&self.host, &self.hostaddr) {
+            (Some(h), Some(a)) if !h.is_empty() => format!("{shown} (hostaddr {a})"),
+            _ => shown,
         }
     }
 }
@@ -237,11 +248,14 @@ impl Dsn {
         self.dbname().filter(|d| !d.is_empty()).or(self.user())
     }
 
-    /// `sslmode`, libpq's default `prefer` when unset.
+    /// `sslmode` as libpq resolves it: the value set (an empty one is
+    /// invalid, as in libpq), else `verify-full` with `sslrootcert=system`
+    /// (libpq 16+), else libpq's default `prefer`.
     pub fn sslmode(&self) -> Result<SslMode, DsnError> {
         match self.get("sslmode") {
-            None | Some("") => Ok(SslMode::Prefer),
             Some(v) => SslMode::parse(v),
+            None if self.get("sslrootcert") == Some("system") => Ok(SslMode::VerifyFull),
+            None => Ok(SslMode::Prefer),
         }
     }
 
@@ -250,18 +264,28 @@ impl Dsn {
         self.get("sslrootcert").filter(|v| !v.is_empty())
     }
 
-    /// `connect_timeout`, with libpq's rules: an integer number of seconds,
-    /// zero or negative means none, and values below 2 s are raised to 2 s.
+    /// `connect_timeout`, with libpq's rules: an integer number of seconds
+    /// (a C `int`; an empty value is invalid), zero or negative means none,
+    /// and values below 2 s are raised to 2 s.
     pub fn connect_timeout(&self) -> Result<Option<Duration>, DsnError> {
-        let Some(raw) = self.get("connect_timeout").filter(|v| !v.is_empty()) else {
+        let Some(raw) = self.get("connect_timeout") else {
             return Ok(None);
         };
-        let secs: i64 = parse_int(raw, "connect_timeout")?;
+        let secs = libpq_int::parse(raw, "connect_timeout")?;
         Ok(match secs {
-            i64::MIN..=0 => None,
+            i32::MIN..=0 => None,
             1 => Some(Duration::from_secs(2)),
-            n => Some(Duration::from_secs(n.unsigned_abs())),
+            n => Some(Duration::from_secs(u64::from(n.unsigned_abs()))),
         })
+    }
+
+    /// Every check libpq makes when it connects, before any byte is sent:
+    /// the option values (`sslmode`, `channel_binding`, `require_auth`,
+    /// ...), the host/port pairing, each port and numeric address, the TCP
+    /// options and `connect_timeout`. The first failure, in libpq's order
+    /// and words.
+    pub fn validate(&self) -> Result<(), DsnError> {
+        validate::validate(self)
     }
 
     /// `options` (command-line options sent to the server), if set.
@@ -277,6 +301,20 @@ impl Dsn {
     /// The servers this DSN may connect to, paired as libpq's
     /// `connectOptions2` pairs `host`, `hostaddr` and `port`.
     pub fn targets(&self) -> Result<Vec<Target>, DsnError> {
+        self.targets_unchecked()?
+            .into_iter()
+            .map(|(mut target, raw_port)| {
+                if let Some(raw) = raw_port {
+                    target.port = validate::port(&raw)?;
+                }
+                Ok(target)
+            })
+            .collect()
+    }
+
+    /// The targets with their port text unread (`None`: the default port),
+    /// after the list-length checks libpq makes first.
+    fn targets_unchecked(&self) -> Result<Vec<(Target, Option<String>)>, DsnError> {
         let split = |key: &str| -> Option<Vec<String>> {
             self.get(key)
                 .filter(|v| !v.is_empty())
@@ -298,25 +336,16 @@ impl Dsn {
                 a.len()
             )));
         }
-        let ports: Vec<u16> = match split("port") {
-            None => vec![5432; count],
+        let ports: Vec<Option<String>> = match split("port") {
+            None => vec![None; count],
             Some(raw) => {
-                let parsed =
-                    raw.iter()
-                        .map(|p| {
-                            if p.is_empty() {
-                                Ok(5432)
-                            } else {
-                                let n: i64 = parse_int(p, "port")?;
-                                u16::try_from(n).ok().filter(|n| *n > 0).ok_or_else(|| {
-                                    DsnError(format!("invalid port number: \"{p}\""))
-                                })
-                            }
-                        })
-                        .collect::<Result<Vec<_>, _>>()?;
-                match parsed.len() {
-                    1 => vec![parsed[0]; count],
-                    n if n == count => parsed,
+                let raw: Vec<Option<String>> = raw
+                    .into_iter()
+                    .map(|p| Some(p).filter(|p| !p.is_empty()))
+                    .collect();
+                match raw.len() {
+                    1 => vec![raw[0].clone(); count],
+                    n if n == count => raw,
                     n => {
                         return Err(DsnError(format!(
                             "could not match {n} port numbers to {count} hosts"
@@ -325,29 +354,31 @@ impl Dsn {
                 }
             }
         };
-        Ok((0..count)
-            .map(|i| Target {
-                host: hosts
-                    .as_ref()
-                    .map(|h| h[i].clone())
-                    .filter(|h| !h.is_empty()),
-                hostaddr: hostaddrs
-                    .as_ref()
-                    .map(|a| a[i].clone())
-                    .filter(|a| !a.is_empty()),
-                port: ports[i],
+        Ok(ports
+            .into_iter()
+            .enumerate()
+            .map(|(i, port)| {
+                let target = Target {
+                    host: hosts
+                        .as_ref()
+                        .map(|h| h[i].clone())
+                        .filter(|h| !h.is_empty()),
+                    hostaddr: hostaddrs
+                        .as_ref()
+                        .map(|a| a[i].clone())
+                        .filter(|a| !a.is_empty()),
+                    port: 5432,
+                };
+                (target, port)
             })
             .collect())
     }
 
-    /// TCP or Unix socket, judged by the first target as libpq tries it first.
+    /// TCP or Unix socket, judged by the first server libpq tries: its
+    /// `hostaddr`, else its host (a directory path or `@name` is a socket,
+    /// an empty host the default socket).
     pub fn connection_kind(&self) -> ConnectionKind {
-        let first_is_socket = self
-            .targets()
-            .ok()
-            .and_then(|t| t.first().map(Target::is_socket))
-            .unwrap_or_else(|| self.get("hostaddr").is_none() && self.get("host").is_none());
-        if first_is_socket {
+        if validate::first_is_socket(self) {
             ConnectionKind::Local
         } else {
             ConnectionKind::Inet
@@ -400,15 +431,6 @@ impl Dsn {
         dsn.options.insert("dbname", dbname.to_owned());
         dsn
     }
-}
-
-fn parse_int(raw: &str, keyword: &str) -> Result<i64, DsnError> {
-    // libpq's parse_int_param: surrounding whitespace allowed, junk is not.
-    raw.trim().parse::<i64>().map_err(|_| {
-        DsnError(format!(
-            "invalid integer value \"{raw}\" for connection option \"{keyword}\""
-        ))
-    })
 }
 
 /// Characters percent-encoded in the redacted URI display: everything but

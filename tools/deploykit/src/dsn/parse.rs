@@ -17,9 +17,25 @@ pub fn parse(text: &str) -> Result<Dsn, DsnError> {
     }
     if let Some(rest) = uri_rest(text) {
         parse_uri(text, text.len() - rest.len())
+    } else if let Some(scheme) = foreign_scheme(text) {
+        // libpq would read this as keyword/value text and complain about a
+        // missing "=", which says nothing useful about a MySQL URL.
+        Err(DsnError(format!(
+            "unsupported scheme \"{scheme}\" (a Postgres DSN starts with postgres:// or postgresql://, or is keyword=value pairs)"
+        )))
     } else {
         parse_keyword_value(text)
     }
+}
+
+/// The scheme of a `scheme://` prefix (RFC 3986 scheme characters) that is
+/// not one of libpq's two.
+fn foreign_scheme(text: &str) -> Option<&str> {
+    let (scheme, _) = text.split_once("://")?;
+    let mut chars = scheme.chars();
+    let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    valid.then_some(scheme)
 }
 
 fn uri_rest(text: &str) -> Option<&str> {

@@ -253,9 +253,14 @@ fn uri_errors_use_libpq_wording() {
             "postgresql://host?uzer=",
             "invalid URI query parameter: \"uzer\"",
         ),
+        // libpq: missing "=" after "postgre://"; a foreign scheme is named.
         (
             "postgre://",
-            "missing \"=\" after \"postgre://\" in connection info string",
+            "unsupported scheme \"postgre\" (a Postgres DSN starts with postgres:// or postgresql://, or is keyword=value pairs)",
+        ),
+        (
+            "mysql://u:pw@h/db",
+            "unsupported scheme \"mysql\" (a Postgres DSN starts with postgres:// or postgresql://, or is keyword=value pairs)",
         ),
         (
             "postgres://[::1",
