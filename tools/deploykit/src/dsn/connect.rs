@@ -71,6 +71,10 @@ const MISSING_ROOT_HINT: &str = "either provide the file, use the system's trust
 /// attempt within the overall budget.
 pub fn connect(dsn: &Dsn, timeout: Duration) -> Result<Client> {
     let deadline = Instant::now() + timeout;
+    // What libpq would refuse before sending a byte is refused here too, by
+    // every tool that connects, with libpq's words.
+    dsn.validate()
+        .map_err(|e| Error::usage(format!("invalid DSN {dsn}: {e}")))?;
     let targets = dsn
         .targets()
         .map_err(|e| Error::usage(format!("invalid DSN {dsn}: {e}")))?;
