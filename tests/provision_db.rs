@@ -249,8 +249,11 @@ fn drift_is_detected_by_check_and_put_back_by_one_run() {
     let pg = server();
     let d = shop(&pg);
     provision(&d, &[]).expect_code(0);
-    let drifts: [(&str, &str, &str); 5] = [
+    let drifts: [(&str, &str, &str); 7] = [
         ("ALTER ROLE app BYPASSRLS", "role", "alter"),
+        // The app role would act as the owner: create tables, update the marker.
+        ("GRANT svc TO app", "membership", "revoke"),
+        ("GRANT postgres TO svc", "membership", "revoke"),
         ("ALTER ROLE app CREATEDB", "role", "alter"),
         ("ALTER ROLE svc SUPERUSER", "role", "alter"),
         (

@@ -88,7 +88,10 @@ pub fn read_server(client: &mut Client, desired: &Desired) -> Result<ServerFacts
         .query(
             "SELECT rolname::text, rolsuper, rolcreatedb, rolcreaterole, rolbypassrls, rolreplication, \
                     rolcanlogin, pg_has_role(current_user, oid, 'MEMBER'), \
-                    coalesce(rolvaliduntil < now(), false), rolconnlimit = 0 \
+                    coalesce(rolvaliduntil < now(), false), rolconnlimit = 0, \
+                    ARRAY(SELECT g.rolname::text FROM pg_auth_members m \
+                          JOIN pg_roles g ON g.oid = m.roleid \
+                          WHERE m.member = pg_roles.oid ORDER BY 1) \
              FROM pg_roles WHERE rolname = ANY($1)",
             &[&names],
         )
@@ -114,6 +117,7 @@ pub fn read_server(client: &mut Client, desired: &Desired) -> Result<ServerFacts
                 login: row.get(6),
                 expired: row.get(8),
                 no_connections: row.get(9),
+                member_of: row.get(10),
                 password,
                 admin_is_member: row.get(7),
             },

@@ -166,6 +166,8 @@ pub struct Role {
     pub expired: bool,
     /// `rolconnlimit` is 0: no session may start.
     pub no_connections: bool,
+    /// The roles it is a member of (`pg_auth_members`), sorted.
+    pub member_of: Vec<String>,
     /// `rolpassword`, if readable.
     pub password: StoredPassword,
     /// Whether the admin is a member of this role (`pg_has_role … MEMBER`),

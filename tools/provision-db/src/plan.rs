@@ -493,6 +493,37 @@ impl Planner<'_> {
             }
         }
 
+        // Membership in the other runtime role, the owner or the admin
+        // hands this role their rights (the app role would own the schema's
+        // tables through `GRANT svc TO app`): none is intended.
+        if let Some(role) = fact {
+            let others = [
+                self.desired.app.name.as_str(),
+                self.desired.service.name.as_str(),
+                self.owner,
+                self.facts.admin.name.as_str(),
+            ];
+            let membership = Action::new(Scope::Server, object.clone(), "membership");
+            let extra: Vec<&String> = role
+                .member_of
+                .iter()
+                .filter(|g| **g != login.name && others.contains(&g.as_str()))
+                .collect();
+            if extra.is_empty() {
+                self.actions
+                    .push(membership.unchanged("a member of none of the deploy's other roles"));
+            } else {
+                self.needs_to_alter(role, &name);
+                let groups: Vec<String> = extra.iter().map(|g| quote_ident(g)).collect();
+                let groups = groups.join(", ");
+                self.actions.push(membership.change(
+                    Verb::Revoke,
+                    format!("membership in {groups}"),
+                    vec![format!("REVOKE {groups} FROM {name}")],
+                ));
+            }
+        }
+
         // The password, as a verifier made here.
         let action = Action::new(Scope::Server, object, "password");
         let set = |mut action: Action, detail: String| {

@@ -57,6 +57,7 @@ fn role(password: &str, bypassrls: bool) -> Role {
         login: true,
         expired: false,
         no_connections: false,
+        member_of: Vec::new(),
         password: StoredPassword::Stored(scram::verifier(&Secret::new(password))),
         admin_is_member: true,
     }
@@ -663,5 +664,19 @@ fn default_privileges_beyond_the_intended_ones_are_revoked() {
             "ALTER DEFAULT PRIVILEGES FOR ROLE \"svc\" REVOKE DELETE ON TABLES FROM \"app\"",
             "ALTER DEFAULT PRIVILEGES FOR ROLE \"svc\" REVOKE SELECT ON TABLES FROM PUBLIC",
         ]
+    );
+}
+
+#[test]
+fn a_runtime_role_that_is_a_member_of_another_is_drift() {
+    let mut facts = converged();
+    if let Some(app) = facts.app.as_mut() {
+        app.member_of = vec!["pg_read_all_stats".into(), "svc".into()];
+    }
+    let p = ok(&facts, &desired());
+    assert_eq!(statements(&p), ["REVOKE \"svc\" FROM \"app\""]);
+    assert_eq!(
+        changes(&p),
+        [("role \"app\"".into(), "membership", Verb::Revoke)]
     );
 }
