@@ -249,6 +249,31 @@ fn basic_auth_with_password_stdin_and_docker_config() {
         .run();
     r.expect_code(0);
     assert_eq!(r.stdout, format!("{host}/app@{pushed}\n"));
+
+    // A helper that fails after printing the secret: it fails, says how,
+    // and its output (the secret) is never echoed.
+    let failing = bin.join("docker-credential-dkfail");
+    fs::write(
+        &failing,
+        format!(
+            "#!/bin/sh\nprintf '{{\"Username\":\"{USER}\",\"Secret\":\"{}\"}} oops'\nexit 3\n",
+            password()
+        ),
+    )
+    .expect("failing helper");
+    fs::set_permissions(&failing, fs::Permissions::from_mode(0o755)).expect("chmod");
+    fs::write(store.join("config.json"), r#"{"credsStore":"dkfail"}"#).expect("config");
+    let r = resolve(&[&target])
+        .env("DOCKER_CONFIG", &store)
+        .env("PATH", &path)
+        .run();
+    r.expect_code(2);
+    assert!(
+        r.stderr
+            .contains("credential helper docker-credential-dkfail failed"),
+        "{r}"
+    );
+    assert!(!r.stderr.contains(password()), "{r}");
 }
 
 #[test]

@@ -32,8 +32,8 @@ use std::time::Instant;
 use base64::Engine as _;
 use serde::Deserialize;
 
-use super::endpoint::{encode, is_loopback};
-use super::transport::{self, Failure, Method, Response, Transport};
+use super::endpoint::{ServerUrl, encode};
+use super::transport::{Failure, Method, Response, Transport};
 use crate::exit::{Error, Result};
 use crate::output::Reporter;
 use crate::secret::Secret;
@@ -269,21 +269,18 @@ impl Authenticator {
         let realm = ch.param("realm").ok_or_else(|| {
             Error::denied(format!("{domain} sent a Bearer challenge without a realm"))
         })?;
-        let realm_is_https = realm.starts_with("https://");
-        if !realm_is_https && !realm.starts_with("http://") {
-            return Err(Error::denied(format!(
-                "{domain} sent a token realm that is not an HTTP URL: {realm:?}"
-            )));
-        }
-        let realm_host = transport::host_of(realm).to_owned();
+        let parsed = ServerUrl::parse(realm).map_err(|why| {
+            Error::denied(format!(
+                "{domain} sent a token realm that is refused: {why}"
+            ))
+        })?;
+        let realm_is_https = parsed.is_https();
+        let realm_host = parsed.authority.clone();
         let scope = ch
             .param("scope")
             .map_or_else(|| scope.to_owned(), str::to_owned);
         let found = self.credentials(domain, true)?;
-        if found.is_some()
-            && !realm_is_https
-            && !(self.plain_http_realms || is_loopback(&realm_host))
-        {
+        if found.is_some() && !realm_is_https && !(self.plain_http_realms || parsed.loopback) {
             return Err(Error::usage(format!(
                 "{domain} wants credentials sent to a plain-HTTP token service ({realm_host}); refusing without --insecure"
             )));

@@ -297,18 +297,15 @@ pub fn run_helper(helper: &str, server: &str) -> Result<Option<Credential>> {
         if stdout.contains("credentials not found") {
             return Ok(None);
         }
-        let first = stdout
-            .lines()
-            .next()
-            .unwrap_or("")
-            .chars()
-            .take(200)
-            .collect::<String>();
+        // Its output is not echoed: a helper that fails half-way may
+        // already have printed the secret.
         return Err(Error::new(
             Exit::Usage,
             format!(
-                "credential helper {program} failed ({}): {first}",
-                out.status
+                "credential helper {program} failed ({}); its output ({} bytes) is not shown, \
+                 as it may hold the secret: run `{program} get` by hand to see why",
+                out.status,
+                out.stdout.len()
             ),
         ));
     }
