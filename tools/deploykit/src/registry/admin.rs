@@ -23,9 +23,9 @@
 use serde::Deserialize;
 
 use super::client::Client;
-use super::endpoint::api_host;
+use super::endpoint::{ServerUrl, api_host};
 use super::model::error_code;
-use super::transport::{Method, Response, host_of};
+use super::transport::{Method, Response};
 use crate::exit::{Error, Result};
 use crate::imageref::{Digest, Reference};
 
@@ -99,7 +99,7 @@ impl Client {
                 ))
             })?;
             tags.extend(page.tags.unwrap_or_default());
-            match next_page(&resp, repository.domain())? {
+            match next_page(&resp, repository.domain(), repository.path())? {
                 Some(next) => {
                     self.detail(format_args!(
                         "tags/list: {} so far; next page {next}",
@@ -182,11 +182,11 @@ fn classify_delete(repository: &Reference, digest: &Digest, resp: &Response) -> 
 }
 
 /// The path (with query) of the next page a `tags/list` answer links to.
-fn next_page(resp: &Response, domain: &str) -> Result<Option<String>> {
+fn next_page(resp: &Response, domain: &str, repository: &str) -> Result<Option<String>> {
     let Some(target) = resp.headers_named("link").find_map(next_link) else {
         return Ok(None);
     };
-    link_path(&target, api_host(domain)).map(Some)
+    link_path(&target, api_host(domain), repository).map(Some)
 }
 
 /// The target of the `rel="next"` link of one `Link` header value, if any.
@@ -230,26 +230,41 @@ pub fn next_link(value: &str) -> Option<String> {
 
 /// A link target as a path on the registry: a relative target as it is
 /// (`/v2/…`), an absolute one only when it points at the same host
-/// (credentials are never sent elsewhere).
-pub fn link_path(target: &str, host: &str) -> Result<String> {
-    if target.starts_with("http://") || target.starts_with("https://") {
-        let link_host = host_of(target);
-        if !link_host.eq_ignore_ascii_case(host) {
+/// (credentials are never sent elsewhere), and either only when it is the
+/// same repository's `tags/list`: a next page in another repository would
+/// merge its tags into this one's keep window.
+pub fn link_path(target: &str, host: &str, repository: &str) -> Result<String> {
+    let path = if target.starts_with("http://") || target.starts_with("https://") {
+        let link = ServerUrl::parse(target).map_err(|why| {
+            Error::remote(format!(
+                "the registry sent a tag page link that is refused: {why}"
+            ))
+        })?;
+        if !link.authority.eq_ignore_ascii_case(host) {
             return Err(Error::remote(format!(
-                "the registry paginates tags to another host ({link_host}); not following it with the credentials of {host}"
+                "the registry paginates tags to another host ({}); not following it with the credentials of {host}",
+                link.authority
             )));
         }
-        let rest = target.split_once("://").map_or(target, |(_, r)| r);
-        let path = rest.find('/').map_or("/", |i| &rest[i..]);
-        return Ok(path.to_owned());
-    }
-    if target.starts_with('/') {
-        Ok(target.to_owned())
+        match link.url.query() {
+            Some(q) => format!("{}?{q}", link.url.path()),
+            None => link.url.path().to_owned(),
+        }
+    } else if target.starts_with('/') {
+        target.to_owned()
     } else {
-        Err(Error::remote(format!(
+        return Err(Error::remote(format!(
             "the registry sent a tag page link that is not a path: {target:?}"
-        )))
+        )));
+    };
+    let own = format!("/v2/{repository}/tags/list");
+    let page = path.split(['?', '#']).next().unwrap_or_default();
+    if page != own {
+        return Err(Error::remote(format!(
+            "the registry's next tag page is not this repository's ({page}, expected {own}); stopping"
+        )));
     }
+    Ok(path)
 }
 
 #[cfg(test)]
@@ -279,20 +294,32 @@ mod tests {
     #[test]
     fn link_paths() {
         assert_eq!(
-            link_path("/v2/r/tags/list?last=b", "127.0.0.1:5000").unwrap(),
+            link_path("/v2/r/tags/list?last=b", "127.0.0.1:5000", "r").unwrap(),
             "/v2/r/tags/list?last=b"
         );
         assert_eq!(
             link_path(
                 "http://127.0.0.1:5000/v2/r/tags/list?last=b",
-                "127.0.0.1:5000"
+                "127.0.0.1:5000",
+                "r"
             )
             .unwrap(),
             "/v2/r/tags/list?last=b"
         );
-        let other = link_path("https://evil.example/v2/r/tags/list", "ghcr.io").unwrap_err();
+        let other = link_path("https://evil.example/v2/r/tags/list", "ghcr.io", "r").unwrap_err();
         assert!(other.to_string().contains("another host"), "{other}");
-        assert!(link_path("v2/r", "h").is_err());
+        assert!(link_path("v2/r", "h", "r").is_err());
+        // Another repository on the same registry: stop, exit 3.
+        for foreign in [
+            "/v2/other/tags/list?last=b",
+            "/v2/r/other/tags/list",
+            "/v2/r/tags/list/../../other/tags/list",
+            "http://127.0.0.1:5000/v2/shop/admin/tags/list?n=1",
+            "http://user@127.0.0.1:5000/v2/r/tags/list",
+        ] {
+            let e = link_path(foreign, "127.0.0.1:5000", "r").unwrap_err();
+            assert_eq!(e.status(), crate::exit::Exit::Remote, "{foreign}");
+        }
     }
 
     #[test]
