@@ -31,7 +31,7 @@ use sha2::Digest as _;
 
 use super::auth::{Auth, Tried, pull_scope};
 use super::client::Client;
-use super::endpoint::encode;
+use super::endpoint::{ServerUrl, encode};
 use super::model::{Descriptor, error_code};
 use super::transport::{Body, Method, Response, host_of, read_answer};
 use crate::exit::{Error, Exit, Result};
@@ -343,8 +343,13 @@ impl<'c> Pusher<'c> {
         let base = client.base_url(&domain);
         let (url, same_host) = match *target {
             Target::Path(p) => (format!("{base}{p}"), true),
+            // A server-given URL, judged as a URL like every other one
+            // (a realm, a next-page link): credentials follow it only to
+            // the registry's own host, never through userinfo.
             Target::Location(loc) if loc.starts_with("http://") || loc.starts_with("https://") => {
-                (loc.to_owned(), host_of(loc) == host_of(&base))
+                let same = ServerUrl::parse(loc)
+                    .is_ok_and(|u| u.authority.eq_ignore_ascii_case(host_of(&base)));
+                (loc.to_owned(), same)
             }
             Target::Location(loc) => (format!("{base}{loc}"), true),
         };
