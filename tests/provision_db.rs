@@ -317,6 +317,29 @@ fn drift_is_detected_by_check_and_put_back_by_one_run() {
         .unwrap_or_else(|e| panic!("{e}"));
 }
 
+/// One drift, just made by `what`: `--check` exits 1 naming exactly one
+/// change of `kind`/`action`, a run repairs it, and the run after that
+/// writes nothing (the server log).
+#[track_caller]
+fn repaired_in_one_run(pg: &TestPg, d: &Dsns, what: &str, kind: &str, action: &str) {
+    let check = provision(d, &["--check", "--json"]);
+    check.expect_code(1);
+    let found = changes(&check);
+    assert!(
+        found.len() == 1 && found[0].1 == kind && found[0].2 == action,
+        "{what}: {found:?}"
+    );
+    provision(d, &[]).expect_code(0);
+    let before = pg.log_contents().len();
+    provision(d, &[]).expect_code(0);
+    let log = pg.log_contents();
+    assert_eq!(
+        changing_statements(&log[before..]),
+        Vec::<String>::new(),
+        "{what}: the run after the repair wrote"
+    );
+}
+
 /// Drift that leaves a role unable to log in without touching an
 /// attribute: an expiry in the past, a connection limit of 0. `--check`
 /// names it, one run repairs it (the role logs in again), and the run after
@@ -332,23 +355,8 @@ fn an_expired_or_connection_less_role_is_drift_and_repaired() {
     ] {
         pg.exec(sql);
         assert!(login(url).is_err(), "{sql}: the role still logs in");
-        let check = provision(&d, &["--check", "--json"]);
-        check.expect_code(1);
-        let found = changes(&check);
-        assert!(
-            found.len() == 1 && found[0].1 == "role" && found[0].2 == "alter",
-            "{sql}: {found:?}"
-        );
-        provision(&d, &[]).expect_code(0);
+        repaired_in_one_run(&pg, &d, sql, "role", "alter");
         must_login(url);
-        let before = pg.log_contents().len();
-        provision(&d, &[]).expect_code(0);
-        let log = pg.log_contents();
-        assert_eq!(
-            changing_statements(&log[before..]),
-            Vec::<String>::new(),
-            "{sql}: the run after the repair wrote"
-        );
     }
 }
 
@@ -373,22 +381,7 @@ fn default_privileges_beyond_the_intended_ones_are_drift() {
         "ALTER DEFAULT PRIVILEGES GRANT DELETE, TRUNCATE ON TABLES TO app",
     ] {
         as_svc(sql);
-        let check = provision(&d, &["--check", "--json"]);
-        check.expect_code(1);
-        let found = changes(&check);
-        assert!(
-            found.len() == 1 && found[0].1 == "default privileges" && found[0].2 == "revoke",
-            "{sql}: {found:?}"
-        );
-        provision(&d, &[]).expect_code(0);
-        let before = pg.log_contents().len();
-        provision(&d, &[]).expect_code(0);
-        let log = pg.log_contents();
-        assert_eq!(
-            changing_statements(&log[before..]),
-            Vec::<String>::new(),
-            "{sql}: the run after the repair wrote"
-        );
+        repaired_in_one_run(&pg, &d, sql, "default privileges", "revoke");
     }
     as_svc("CREATE TABLE later (x int)");
     let e = must_login(&d.app).batch_execute("TRUNCATE later").err();
