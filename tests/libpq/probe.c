@@ -3,7 +3,10 @@
  * tests/libpq_differential.rs.
  *
  * Reads DSNs from stdin, separated by NUL bytes, and prints one record per
- * DSN:
+ * DSN, after one line naming the library's version (PQlibVersion, so the
+ * test knows which release answered):
+ *
+ *   LIBPQ <version>
  *
  *   BEGIN
  *   PARSE-ERROR <text>             PQconninfoParse refused it, or
@@ -352,6 +355,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	sock_dir = argv[1];
+	printf("LIBPQ %d\n", PQlibVersion());
 	start_listeners();
 	buf_str(&dsn, "");
 	while ((c = getchar()) != EOF)

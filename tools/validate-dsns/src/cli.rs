@@ -79,10 +79,11 @@ pub const DOC: ToolDoc = ToolDoc {
 /// empty value is a value: sslmode= is invalid, as in libpq. Older libpq
 /// releases differ: 15 refuses require_auth, sslcertmode, load_balance_hosts
 /// and gssdelegation as unknown keywords (added in 16), 16 also
-/// sslnegotiation (17), and 17 also servicefile, sslkeylogfile,
-/// min_protocol_version, max_protocol_version, scram_client_key,
-/// scram_server_key and the oauth_* keywords (18); before 16, "system" is an
-/// ordinary sslrootcert file name. Unlike libpq, validate-dsns refuses an
+/// sslnegotiation (17), and 17 also sslkeylogfile, min_protocol_version,
+/// max_protocol_version, scram_client_key, scram_server_key and the oauth_*
+/// keywords (18); before 16, "system" is an ordinary sslrootcert file name;
+/// before 18, blanks in a URI component are kept in its value (18 drops them
+/// around it and refuses one inside it: write %20). Unlike libpq, validate-dsns refuses an
 /// unencoded "@" in the user information, a value that is not UTF-8 and a NUL
 /// byte, names a foreign URI scheme (mysql://) instead of reporting a missing
 /// "=", never quotes a password, and does not read service files.

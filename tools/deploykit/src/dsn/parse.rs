@@ -61,11 +61,24 @@ impl Quoted<'_> {
 }
 
 /// libpq's `conninfo_uri_decode`. `shown` is what the error quotes.
+///
+/// As libpq 18 does, blanks (the ASCII space only) around a component are
+/// dropped and a blank inside one is refused: a space in a URI is almost
+/// always a pasting mistake, and an encoded one (`%20`) says it is meant.
+/// Errors are met in the order of the text, as libpq meets them.
 fn uri_decode(value: &str, shown: &str) -> Result<String, DsnError> {
     let bytes = value.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
+    let mut i = bytes.iter().take_while(|b| **b == b' ').count();
     while i < bytes.len() {
+        if bytes[i] == b' ' {
+            if bytes[i..].iter().all(|b| *b == b' ') {
+                break;
+            }
+            return Err(DsnError(format!(
+                "unexpected spaces found in \"{shown}\", use percent-encoded spaces (%20) instead"
+            )));
+        }
         if bytes[i] == b'%' {
             let hex = |b: Option<&u8>| b.and_then(|b| char::from(*b).to_digit(16));
             let (Some(hi), Some(lo)) = (hex(bytes.get(i + 1)), hex(bytes.get(i + 2))) else {

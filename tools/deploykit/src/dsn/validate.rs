@@ -2,7 +2,8 @@
 //!
 //! `PQconninfoParse` only reads keywords; `PQconnectdb` then validates the
 //! values (`pqConnectOptions2`) and, host by host, the port, the numeric
-//! address and the TCP options, and finally `connect_timeout`. A DSN that
+//! address and the TCP options, and `connect_timeout` once an attempt
+//! waits on the network. A DSN that
 //! fails any of these never reaches a server, so a linter that stops at the
 //! parser passes DSNs that cannot work. [`validate`] makes the same checks
 //! in the same order, with libpq's texts, following the newest released
@@ -16,10 +17,18 @@
 use super::{Dsn, DsnError, SslMode, Target, libpq_int, numeric_host};
 
 /// The whole connect-time check, first failure first.
+///
+/// libpq checks each target as it reaches it: its port and numeric address,
+/// then, for TCP, the socket options; `connect_timeout` is read the first
+/// time an attempt waits on the network. A TCP connect always waits; a
+/// socket connect fails at once when no server made the socket, so only the
+/// last target's socket (the one that must be there for the DSN to work at
+/// all) is taken to get that far.
 pub(super) fn validate(dsn: &Dsn) -> Result<(), DsnError> {
     let targets = dsn.targets_unchecked()?;
     options(dsn)?;
-    for (target, raw_port) in &targets {
+    let mut tcp_checked = false;
+    for (i, (target, raw_port)) in targets.iter().enumerate() {
         if let Some(raw) = raw_port {
             port(raw)?;
         }
@@ -30,12 +39,15 @@ pub(super) fn validate(dsn: &Dsn) -> Result<(), DsnError> {
                 "could not parse network address \"{addr}\": Name or service not known"
             )));
         }
-    }
-    if targets.iter().any(|(t, _)| !t.is_socket()) {
-        tcp_options(dsn)?;
-    }
-    if let Some(raw) = dsn.get("connect_timeout") {
-        libpq_int::parse(raw, "connect_timeout")?;
+        if !target.is_socket() && !tcp_checked {
+            tcp_options(dsn)?;
+            tcp_checked = true;
+        }
+        if (!target.is_socket() || i + 1 == targets.len())
+            && let Some(raw) = dsn.get("connect_timeout")
+        {
+            libpq_int::parse(raw, "connect_timeout")?;
+        }
     }
     Ok(())
 }
@@ -150,7 +162,7 @@ fn protocol_versions(dsn: &Dsn) -> Result<(), DsnError> {
         && lo > hi
     {
         return Err(DsnError(
-            "min_protocol_version is greater than max_protocol_version".into(),
+            "\"min_protocol_version\" is greater than \"max_protocol_version\"".into(),
         ));
     }
     Ok(())
@@ -233,15 +245,15 @@ fn scram_key(value: &str, what: &str) -> Result<(), DsnError> {
 }
 
 /// The length PostgreSQL's own base64 decoder produces, or `None` where it
-/// fails: blanks are skipped, `=` pads only the last group.
+/// fails: `=` may start only in a group's third or fourth place, and from
+/// then on every group yields as many bytes as that first padded one (the
+/// decoder does not refuse data after the padding); any other character
+/// outside the alphabet, a blank included, is refused.
 fn pg_b64_decoded_len(value: &str) -> Option<usize> {
     let mut pos = 0;
     let mut pad = 0;
     let mut len = 0;
     for c in value.bytes() {
-        if matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
-            continue;
-        }
         if c == b'=' {
             if pad == 0 {
                 pad = match pos {
@@ -250,11 +262,7 @@ fn pg_b64_decoded_len(value: &str) -> Option<usize> {
                     _ => return None,
                 };
             }
-        } else if c.is_ascii_alphanumeric() || c == b'+' || c == b'/' {
-            if pad > 0 {
-                return None;
-            }
-        } else {
+        } else if !(c.is_ascii_alphanumeric() || c == b'+' || c == b'/') {
             return None;
         }
         pos += 1;

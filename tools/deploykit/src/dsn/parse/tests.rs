@@ -516,3 +516,56 @@ fn typed_accessors() {
     assert_eq!(parse("user=app").unwrap().effective_dbname(), Some("app"));
     assert!(SslMode::Require < SslMode::VerifyFull);
 }
+
+/// libpq 18's rule for blanks in URI components, as its probe answered.
+#[test]
+fn uri_blanks_are_trimmed_around_and_refused_inside_a_component() {
+    let trimmed: &[(&str, &str)] = &[
+        ("postgres://db/app ", "dbname='app' host='db'"),
+        ("postgres:// db /app", "dbname='app' host='db'"),
+        ("postgres://u: pw @db", "host='db' password='pw' user='u'"),
+        ("postgres://db:5432 /x", "dbname='x' host='db' port='5432'"),
+        (
+            "postgres://db/app? application_name = x ",
+            "application_name='x' dbname='app' host='db'",
+        ),
+        // Only the ASCII space, and only before decoding.
+        ("postgres://db/%20app%20", "dbname=' app ' host='db'"),
+        ("postgres://db/\tapp\t", "dbname='\tapp\t' host='db'"),
+        ("postgres://db/a\tb", "dbname='a\tb' host='db'"),
+        // All blanks: an empty value, still stored.
+        ("postgres://db/   ", "dbname='' host='db'"),
+    ];
+    for (input, want) in trimmed {
+        assert_eq!(options(input).0, *want, "{input:?}");
+    }
+    let refused: &[(&str, &str)] = &[
+        ("postgres://d b/app", "\"d b\""),
+        ("postgres://a ,b/x", "\"a ,b\""),
+        ("postgres://db/ a b ", "\" a b \""),
+        ("postgres://db/app?application_name=a b", "\"a b\""),
+        (
+            "postgres://db/app?applica tion_name=x",
+            "\"applica tion_name\"",
+        ),
+        ("postgres://u ser@db", "\"u ser\""),
+        // The password is never quoted.
+        ("postgres://u:p w@db", "\"***\""),
+        ("postgres://db/x?password=p w", "\"***\""),
+        // The first problem in the text is the one reported.
+        ("postgres://db/a b%zz", "\"a b%zz\""),
+    ];
+    for (input, quoted) in refused {
+        assert_eq!(
+            error(input),
+            format!(
+                "unexpected spaces found in {quoted}, use percent-encoded spaces (%20) instead"
+            ),
+            "{input:?}"
+        );
+    }
+    assert_eq!(
+        error("postgres://db/a%zz b"),
+        "invalid percent-encoded token: \"a%zz b\""
+    );
+}

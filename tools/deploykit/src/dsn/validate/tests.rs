@@ -124,6 +124,29 @@ fn the_order_is_libpqs() {
         "host=a port=99999 connect_timeout=x",
         "invalid port number: \"99999\"",
     );
+    // Target by target, as libpq 15 and 18 answered: the first target's
+    // checks, its TCP options, connect_timeout, then the next target.
+    refused(
+        "host=a,b port=,x connect_timeout=y",
+        "invalid integer value \"y\" for connection option \"connect_timeout\"",
+    );
+    refused(
+        "host=a keepalives=y connect_timeout=z",
+        "invalid integer value \"y\" for connection option \"keepalives\"",
+    );
+    refused(
+        "host=a,b port=,x keepalives=y",
+        "invalid integer value \"y\" for connection option \"keepalives\"",
+    );
+    // A socket that is not the last target may fail before the wait.
+    refused(
+        "host=/tmp,/tmp port=,x connect_timeout=z",
+        "invalid integer value \"x\" for connection option \"port\"",
+    );
+    refused(
+        "host=/tmp connect_timeout=z",
+        "invalid integer value \"z\" for connection option \"connect_timeout\"",
+    );
 }
 
 #[test]
@@ -316,6 +339,33 @@ fn scram_keys() {
         "invalid SCRAM server key length: 3",
     );
     refused("host=h scram_client_key=*", "invalid SCRAM client key");
+    // libpq 18 refuses a blank anywhere in a key, as its probe answered.
+    for blank in [" ", "\t"] {
+        refused(
+            &format!(
+                "host=h scram_client_key='AAAAAAAAAAAAAAAAAAAAAA{blank}AAAAAAAAAAAAAAAAAAAAA='"
+            ),
+            "invalid SCRAM client key",
+        );
+    }
+    refused(
+        &format!("host=h scram_client_key=' {key}'"),
+        "invalid SCRAM client key",
+    );
+    // Data after the padding is read, not refused.
+    refused(
+        "host=h scram_client_key=AA=A",
+        "invalid SCRAM client key length: 1",
+    );
+    refused("host=h scram_client_key=A=AA", "invalid SCRAM client key");
+    refused(
+        "host=h scram_client_key=AA=AAAAA",
+        "invalid SCRAM client key length: 2",
+    );
+    refused(
+        "host=h scram_client_key=AAA=AA==",
+        "invalid SCRAM client key length: 4",
+    );
 }
 
 #[test]
@@ -327,7 +377,7 @@ fn protocol_versions() {
     );
     refused(
         "host=h min_protocol_version=3.2 max_protocol_version=3.0",
-        "min_protocol_version is greater than max_protocol_version",
+        "\"min_protocol_version\" is greater than \"max_protocol_version\"",
     );
 }
 
