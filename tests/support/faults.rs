@@ -291,3 +291,107 @@ pub fn manifest_digest(host: &str, repo: &str, reference: &str) -> Option<String
         _ => panic!("HEAD {repo}:{reference}: {resp}"),
     }
 }
+
+// ------------------------------------------------------------- wire tap
+
+/// What a [`WireTap`] saw a client open a connection with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Opening {
+    /// A TLS handshake record (the first byte is 0x16).
+    Tls,
+    /// Anything else: the first bytes, as text.
+    Plain(String),
+}
+
+/// A TCP relay on 127.0.0.1 in front of a server, which records how each
+/// client connection opens: the witness that nothing reached a TLS server
+/// in plain HTTP, which the server itself may answer without logging.
+pub struct WireTap {
+    port: u16,
+    /// One entry per connection, in order.
+    pub openings: Arc<Mutex<Vec<Opening>>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl WireTap {
+    /// A tap forwarding every connection to `127.0.0.1:upstream_port`.
+    pub fn start(upstream_port: u16) -> WireTap {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("tap listener");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let port = listener.local_addr().expect("addr").port();
+        let openings = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (seen, stopped) = (Arc::clone(&openings), Arc::clone(&stop));
+        thread::spawn(move || {
+            while !stopped.load(Ordering::SeqCst) {
+                let Ok((client, _)) = listener.accept() else {
+                    thread::sleep(Duration::from_millis(2));
+                    continue;
+                };
+                let seen = Arc::clone(&seen);
+                thread::spawn(move || {
+                    let _ = tap_one(client, upstream_port, &seen);
+                });
+            }
+        });
+        WireTap {
+            port,
+            openings,
+            stop,
+        }
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// The connections so far that did not open with TLS.
+    pub fn plain_openings(&self) -> Vec<String> {
+        self.openings
+            .lock()
+            .expect("tap lock")
+            .iter()
+            .filter_map(|o| match o {
+                Opening::Plain(head) => Some(head.clone()),
+                Opening::Tls => None,
+            })
+            .collect()
+    }
+}
+
+impl Drop for WireTap {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+fn tap_one(
+    mut client: TcpStream,
+    upstream_port: u16,
+    seen: &Mutex<Vec<Opening>>,
+) -> io::Result<()> {
+    client.set_nonblocking(false)?;
+    let mut first = vec![0u8; 4096];
+    let n = client.read(&mut first)?;
+    if n == 0 {
+        return Ok(());
+    }
+    first.truncate(n);
+    seen.lock().expect("tap lock").push(if first[0] == 0x16 {
+        Opening::Tls
+    } else {
+        Opening::Plain(String::from_utf8_lossy(&first).into_owned())
+    });
+    let mut upstream = TcpStream::connect(("127.0.0.1", upstream_port))?;
+    upstream.write_all(&first)?;
+    let (mut up_read, mut client_write) = (upstream.try_clone()?, client.try_clone()?);
+    let back = thread::spawn(move || {
+        let _ = io::copy(&mut up_read, &mut client_write);
+        let _ = client_write.shutdown(Shutdown::Write);
+    });
+    let _ = io::copy(&mut client, &mut upstream);
+    let _ = upstream.shutdown(Shutdown::Write);
+    let _ = back.join();
+    Ok(())
+}
