@@ -225,7 +225,9 @@ pub struct ApplyArgs {
 /// plays the same part under the tag policy (the app {env}-{sha}, the
 /// migrator {env}-{sha}-migrate, a service {env}-{sha}-{service} or its
 /// {service}-{fingerprint}), else the one untagged or placeholder entry on
-/// it; a REF whose tag says nothing takes the one entry on its repository.
+/// it (several are told apart by their names: NAME-migrate is the
+/// migrator's, and the migrator's build goes nowhere else); a REF whose tag
+/// says nothing takes the one entry on its repository.
 /// Anything ambiguous is refused (exit 2) with the candidates and the
 /// NAME=REF that settles it. The IMAGE_DIGEST a scaffolded overlay (or a
 /// compose service's environment) sets is pinned with its image. Only
