@@ -480,10 +480,22 @@ enum Want {
 
 use Want::{Pinned, Refused};
 
-/// Parses YAML, the `images:` entry taken out.
-fn without_images(text: &str) -> (Yaml, Yaml) {
+/// Parses YAML, the image entries taken out: a kustomization's `images:`,
+/// a compose file's `services.*.image` (as a mapping of service to image).
+fn without_images(file: &str, text: &str) -> (Yaml, Yaml) {
     let mut doc: Yaml =
         serde_yaml_ng::from_str(text).unwrap_or_else(|e| panic!("does not parse ({e}):\n{text}"));
+    if file == "compose.yaml" {
+        let mut images = serde_yaml_ng::Mapping::new();
+        if let Some(services) = doc.get_mut("services").and_then(Yaml::as_mapping_mut) {
+            for (name, service) in services.iter_mut() {
+                if let Some(image) = service.as_mapping_mut().and_then(|m| m.remove("image")) {
+                    images.insert(name.clone(), image);
+                }
+            }
+        }
+        return (doc, Yaml::Mapping(images));
+    }
     let images = doc
         .as_mapping_mut()
         .and_then(|m| m.remove("images"))
@@ -602,22 +614,54 @@ fn tricky_yaml_is_rewritten_right_or_refused_never_broken() {
             app.clone(),
             p("          newTag: prod-0000000\n"),
         ),
+        (
+            "compose: quotes, comments and CRLF",
+            "services:\r\n  api:\r\n    image: 'ghcr.io/acme/api:prod-0000000' # the app\r\n    command: |\r\n      image: ghcr.io/acme/api:prod-0000000\r\n".into(),
+            app.clone(),
+            Pinned(
+                format!("{{api: '{app}'}}"),
+                format!("    image: '{app}' # the app\r\n"),
+            ),
+        ),
+        (
+            "compose: a service in flow style",
+            "services:\n  api: {image: ghcr.io/acme/api:prod-0000000, restart: always}\n".into(),
+            app.clone(),
+            Refused("services.api.image has no line of its own (it comes from an anchor, an alias or a merge key, or is in flow style); write `image:` under the service, in block style"),
+        ),
+        (
+            "compose: an image from a merge key",
+            "x-base: &base\n  image: ghcr.io/acme/api:prod-0000000\nservices:\n  api:\n    <<: *base\n    restart: always\n".into(),
+            app.clone(),
+            Refused("services.api.image has no line of its own"),
+        ),
+        (
+            "compose: an anchored image value used twice",
+            "services:\n  api:\n    image: &img ghcr.io/acme/api:prod-0000000\n  web:\n    image: *img\n".into(),
+            app.clone(),
+            Refused("is written in a form pin does not rewrite"),
+        ),
     ];
     let mut failures = Vec::new();
     for (what, input, reference, want) in &cases {
         let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("kustomization.yaml");
+        let name = if what.starts_with("compose:") {
+            "compose.yaml"
+        } else {
+            "kustomization.yaml"
+        };
+        let file = dir.path().join(name);
         fs::write(&file, input).unwrap();
         let run = Tool::new("tag-image")
             .current_dir(dir.path())
-            .args(["pin", "-f", "kustomization.yaml", reference])
+            .args(["pin", "-f", name, reference])
             .run();
         let after = fs::read_to_string(&file).unwrap();
         let problem = match want {
             Pinned(images, keeps) => {
                 if run.code == Some(0) {
-                    let (rest_before, _) = without_images(input);
-                    let (rest_after, images_after) = without_images(&after);
+                    let (rest_before, _) = without_images(name, input);
+                    let (rest_after, images_after) = without_images(name, &after);
                     let want_images: Yaml = serde_yaml_ng::from_str(images).unwrap();
                     let keeps = keeps.as_str();
                     if rest_before != rest_after {
@@ -626,7 +670,7 @@ fn tricky_yaml_is_rewritten_right_or_refused_never_broken() {
                         Some(format!("images are {images_after:?}"))
                     } else if !after.contains(keeps) {
                         Some(format!("the new text lacks {keeps:?}"))
-                    } else if !run.stdout.starts_with("--- a/kustomization.yaml\n") {
+                    } else if !run.stdout.starts_with(&format!("--- a/{name}\n")) {
                         Some("no diff on stdout".into())
                     } else if input.contains('\r') && after.replace("\r\n", "").contains('\n') {
                         Some("a line lost its CRLF".into())
@@ -642,7 +686,7 @@ fn tricky_yaml_is_rewritten_right_or_refused_never_broken() {
                     Some(format!("exit {:?}, want 2", run.code))
                 } else if after != *input {
                     Some("the file changed".into())
-                } else if !run.stderr.starts_with("tag-image: kustomization.yaml: ")
+                } else if !run.stderr.starts_with(&format!("tag-image: {name}: "))
                     || !run.stderr.contains(message)
                     || run.stderr.lines().count() != 1
                 {
