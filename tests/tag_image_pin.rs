@@ -437,6 +437,21 @@ fn the_scaffold_placeholder_fails_every_guard_and_a_pin_replaces_it_with_its_ima
     let y = read(&overlays[1]);
     assert_eq!(y["images"][0]["digest"].as_str(), Some(D2));
     assert_eq!(image_digest_var(&y).as_deref(), Some(D2));
+    // A digest changed by hand, IMAGE_DIGEST forgotten: --check says so.
+    let text = fs::read_to_string(&overlays[1]).unwrap();
+    fs::write(
+        &overlays[1],
+        text.replacen(&format!("digest: {D2}"), &format!("digest: {D3}"), 1),
+    )
+    .unwrap();
+    let run = tag_image(&["pin", "--check"], &[]);
+    run.expect_code(1);
+    assert!(
+        run.stdout.contains(&format!(
+            "IMAGE_DIGEST is \"{D2}\", not the image's digest (pin it again to move both)"
+        )),
+        "{run}"
+    );
 }
 
 #[test]
@@ -746,7 +761,7 @@ fn pin_check_fails_on_entries_it_cannot_read_or_that_are_not_built() {
     );
     assert_eq!(
         run.stderr,
-        "tag-image: 4 image entr(ies) not pinned by digest, on the placeholder or unreadable\n"
+        "tag-image: 4 image entr(ies) not pinned by digest, on the placeholder, unreadable or stale\n"
     );
     let run = Tool::new("tag-image")
         .current_dir(dir.path())

@@ -238,11 +238,11 @@ pub struct ApplyArgs {
 /// a unified diff of the change. Every REF needs a digest (not the
 /// placeholder) and must address an entry. --check writes nothing and
 /// exits 1 when a file would change; --check without REF lists the
-/// entries not pinned by digest, on the placeholder digest, or unreadable,
-/// and exits 1 if there is one. --json prints {check, files: [{file, kind,
+/// entries not pinned by digest, on the placeholder digest, unreadable, or
+/// whose IMAGE_DIGEST is not their digest, and exits 1 if there is one. --json prints {check, files: [{file, kind,
 /// changed, changes: [{line, key, name, old, new}]}]}, or with --check
 /// alone {check, unpinned: [{file, line, key, name, image, reason:
-/// no-digest|placeholder|unreadable}]}.
+/// no-digest|placeholder|unreadable|stale-digest}]}.
 #[derive(Debug, Args)]
 pub struct PinArgs {
     /// A kustomization.yaml, compose file or env file to edit (repeatable)
@@ -253,7 +253,7 @@ pub struct PinArgs {
     #[arg(value_name = "[NAME=]REF")]
     pub references: Vec<String>,
 
-    /// Write nothing; exit 1 if a file would change (or, without REF, if an entry is not pinned, on the placeholder or unreadable)
+    /// Write nothing; exit 1 if a file would change (or, without REF, if an entry is not pinned, on the placeholder, unreadable or stale)
     #[arg(long)]
     pub check: bool,
 }

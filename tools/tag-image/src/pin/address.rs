@@ -322,6 +322,7 @@ mod tests {
             name: name.into(),
             image: Some(image.into()),
             problem: None,
+            stale: None,
             site: 0,
         }
     }

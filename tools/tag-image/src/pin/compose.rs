@@ -94,6 +94,7 @@ pub fn entries(text: &str) -> Result<Vec<Entry>> {
                 name: name_of(&path),
                 image,
                 problem,
+                stale: None,
                 site: line.map_or(0, |l| l.line.index),
             }
         })

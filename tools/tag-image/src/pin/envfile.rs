@@ -42,6 +42,7 @@ pub fn entries(text: &str) -> Vec<Entry> {
                 name,
                 image: Some(span.of(l.body).to_owned()),
                 problem: None,
+                stale: None,
                 site: l.index,
             })
         })

@@ -94,6 +94,7 @@ pub fn entries(text: &str) -> Result<Vec<Entry>> {
             name: IMAGES.into(),
             image: None,
             problem: Some(format!("line {at_key}: `images:` is not a list")),
+            stale: None,
             site: 0,
         }]);
     };
@@ -118,6 +119,7 @@ pub fn entries(text: &str) -> Result<Vec<Entry>> {
                 problem: Some(format!(
                     "line {line}: images[{index}] is not a mapping with a name"
                 )),
+                stale: None,
                 site: index,
             });
             continue;
@@ -129,6 +131,7 @@ pub fn entries(text: &str) -> Result<Vec<Entry>> {
                 name: format!("images[{index}]"),
                 image: None,
                 problem: Some(format!("line {line}: images[{index}] has no name")),
+                stale: None,
                 site: index,
             });
             continue;
@@ -141,16 +144,47 @@ pub fn entries(text: &str) -> Result<Vec<Entry>> {
             Some(item) if item.flow => Some(flow_problem(line, &name)),
             Some(item) => field_problem(&doc, item, m),
         };
+        let image = image_of(m);
+        let digest = image
+            .as_deref()
+            .and_then(|i| super::model::split_written(i).2)
+            .unwrap_or("");
+        let stale = digest_lines(&doc, &tree, &name)
+            .into_iter()
+            .map(|(_, at)| (at, digest_var_value(&doc, at)))
+            .find(|(_, v)| !digest.is_empty() && v.as_str() != digest)
+            .map(|(at, v)| {
+                format!(
+                    "line {}: {DIGEST_VAR} is {v:?}, not the image's digest",
+                    at + 1
+                )
+            });
         out.push(Entry {
             line,
             key: format!("images[name={name}]"),
             name,
-            image: image_of(m),
+            image,
             problem,
+            stale,
             site: index,
         });
     }
     Ok(out)
+}
+
+/// Where the value of an `IMAGE_DIGEST` `value:` line is.
+fn digest_var_span(body: &str) -> lines::Span {
+    let from = body
+        .find("value:")
+        .map_or(body.len(), |i| i + "value:".len());
+    let from = from + (body[from..].len() - body[from..].trim_start().len());
+    lines::value_span(body, from)
+}
+
+/// The value of the `IMAGE_DIGEST` `value:` line `at`.
+fn digest_var_value(doc: &Doc<'_>, at: usize) -> String {
+    let body = doc.lines()[at].body();
+    digest_var_span(body).of(body).to_owned()
 }
 
 /// Why the lines of an entry do not say what its parsed fields do, if they
@@ -303,11 +337,7 @@ fn pin_digest_var(
 ) -> Result<Option<Intent>> {
     let lines = doc.lines();
     let body = lines[at].body();
-    let from = body
-        .find("value:")
-        .map_or(body.len(), |i| i + "value:".len());
-    let from = from + (body[from..].len() - body[from..].trim_start().len());
-    let span = lines::value_span(body, from);
+    let span = digest_var_span(body);
     if span.of(body) == digest {
         return Ok(None);
     }
@@ -561,7 +591,20 @@ mod tests {
         let text = format!(
             "images:\n  - name: api\n    newName: ghcr.io/acme/api\n    digest: {z}\npatches:\n  - target:\n      kind: Deployment\n      name: api\n    patch: |-\n      - op: add\n        path: /spec/template/spec/containers/0/env/-\n        value:\n          name: IMAGE_DIGEST\n          value: \"{z}\"\n  - target:\n      name: other\n    patch: |-\n      - value:\n          name: IMAGE_DIGEST\n          value: \"{z}\"\n"
         );
+        let before = entries(&text).unwrap();
+        assert_eq!(before[0].stale, None, "the placeholder is reported as such");
         let got = pin(&text, &[&format!("ghcr.io/acme/api:prod-abc1234@{D1}")]).unwrap();
+        assert_eq!(entries(&got).unwrap()[0].stale, None);
+        let stale = got.replacen(&format!("digest: {D1}"), &format!("digest: {D2}"), 1);
+        let found = entries(&stale).unwrap();
+        assert!(
+            found[0]
+                .stale
+                .as_deref()
+                .unwrap()
+                .contains(&format!("IMAGE_DIGEST is \"{D1}\"")),
+            "{found:?}"
+        );
         let want = text
             .replacen(
                 &format!("digest: {z}"),

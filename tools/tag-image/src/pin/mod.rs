@@ -125,6 +125,8 @@ enum Unfit {
     Placeholder,
     /// It could not be read.
     Unreadable,
+    /// A value derived from it (`IMAGE_DIGEST`) is not its digest.
+    StaleDigest,
 }
 
 #[derive(Serialize)]
@@ -254,6 +256,7 @@ fn unfit(entry: &Entry) -> Option<Unfit> {
     match model::split_written(image).2 {
         None => Some(Unfit::NoDigest),
         Some(d) if imageref::is_placeholder_digest(d) => Some(Unfit::Placeholder),
+        Some(_) if entry.stale.is_some() => Some(Unfit::StaleDigest),
         Some(_) => None,
     }
 }
@@ -286,6 +289,14 @@ fn list_unpinned(loaded: &[Loaded<'_>], out: &Reporter) -> Result<Exit> {
                     "{file}:{}: {}: {image} is on the placeholder digest (not built yet)",
                     e.line, e.key
                 ))?,
+                Unfit::StaleDigest => out.line(format_args!(
+                    "{file}:{}: {}: {image} is pinned, but {} (pin it again to move both)",
+                    e.line,
+                    e.key,
+                    e.stale
+                        .as_deref()
+                        .unwrap_or("a value derived from it differs")
+                ))?,
                 Unfit::Unreadable => out.line(format_args!(
                     "{file}:{}: {}: could not be read ({})",
                     e.line,
@@ -303,7 +314,7 @@ fn list_unpinned(loaded: &[Loaded<'_>], out: &Reporter) -> Result<Exit> {
         Ok(Exit::Success)
     } else {
         out.info(format_args!(
-            "{} image entr(ies) not pinned by digest, on the placeholder or unreadable",
+            "{} image entr(ies) not pinned by digest, on the placeholder, unreadable or stale",
             unpinned.len()
         ));
         Ok(Exit::No)

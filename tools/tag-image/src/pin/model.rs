@@ -29,6 +29,10 @@ pub struct Entry {
     /// with what to write instead; `None` when it can.
     #[serde(skip)]
     pub problem: Option<String>,
+    /// A value derived from the image in the same file (the `IMAGE_DIGEST`
+    /// a scaffolded overlay sets) that does not match it, described.
+    #[serde(skip)]
+    pub stale: Option<String>,
     /// Where the format module finds it again: the index in `images:`, the
     /// line index.
     #[serde(skip)]
