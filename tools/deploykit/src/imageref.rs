@@ -144,6 +144,23 @@ pub fn hex(bytes: &[u8]) -> String {
     out
 }
 
+/// The digest an image entry carries before anything was built for it: the
+/// overlays `scaffold-service` writes are pinned by it until the first
+/// promotion. It names no content, so it must never reach a cluster:
+/// `tag-image check` and `tag-image pin --check` refuse it, and a bare
+/// `tag-image pin` reference may take the one entry that still carries it.
+pub const PLACEHOLDER_DIGEST: &str =
+    "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Whether `digest` (`algorithm:hex`, as written) is a placeholder: the
+/// [`PLACEHOLDER_DIGEST`], or any digest whose hash is all zeros (no content
+/// hashes to it, so it only ever stands for "not built yet").
+pub fn is_placeholder_digest(digest: &str) -> bool {
+    digest.split_once(':').is_some_and(|(alg, hex)| {
+        !alg.is_empty() && !hex.is_empty() && hex.bytes().all(|b| b == b'0')
+    })
+}
+
 /// A content digest, `algorithm:hex`, validated as go-digest does.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Digest {
@@ -194,6 +211,11 @@ impl Digest {
     /// The hex-encoded hash.
     pub fn hex(&self) -> &str {
         &self.hex
+    }
+
+    /// Whether this is a placeholder ([`is_placeholder_digest`]).
+    pub fn is_placeholder(&self) -> bool {
+        is_placeholder_digest(&self.to_string())
     }
 
     /// Whether `bytes` hash to this digest.
@@ -642,6 +664,18 @@ mod tests {
     use super::*;
 
     const D: &str = "sha256:ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff";
+
+    #[test]
+    fn the_placeholder_is_any_all_zeros_digest() {
+        assert!(Digest::parse(PLACEHOLDER_DIGEST).unwrap().is_placeholder());
+        assert!(is_placeholder_digest(&format!(
+            "sha512:{}",
+            "0".repeat(128)
+        )));
+        assert!(!Digest::parse(D).unwrap().is_placeholder());
+        assert!(!is_placeholder_digest("sha256:"));
+        assert!(!is_placeholder_digest("0000"));
+    }
 
     #[test]
     fn a_hub_path_that_looks_like_a_registry_keeps_its_domain() {

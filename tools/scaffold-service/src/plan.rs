@@ -20,9 +20,9 @@ use crate::templates::{self, Rendered, Source, TemplateSet};
 /// The base image of both Dockerfile stages (the seeds' default: glibc, broad native-module support).
 pub const NODE_IMAGE: &str = "node:20-bookworm-slim";
 
-/// The digest the overlays carry until the first promotion replaces it.
-pub const PLACEHOLDER_DIGEST: &str =
-    "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+/// The digest the overlays carry until the first promotion replaces it:
+/// the one placeholder every tool knows (`tag-image` refuses it).
+pub use deploykit::imageref::PLACEHOLDER_DIGEST;
 
 /// The workspace glob services live under.
 pub const SERVICES_GLOB: &str = "services/*";
