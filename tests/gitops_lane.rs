@@ -586,3 +586,289 @@ fn an_image_repo_with_a_tag_is_refused_and_nothing_written() {
     assert!(!repo.path().join("deployments").exists());
     assert!(!repo.path().join("services").exists());
 }
+
+// ------------------------------------------------------------- promote.sh
+
+const GIT_IDENTITY: [(&str, &str); 4] = [
+    ("GIT_AUTHOR_NAME", "CI"),
+    ("GIT_AUTHOR_EMAIL", "ci@example.invalid"),
+    ("GIT_COMMITTER_NAME", "CI"),
+    ("GIT_COMMITTER_EMAIL", "ci@example.invalid"),
+];
+
+#[track_caller]
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .envs(GIT_IDENTITY)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .expect("running git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8")
+}
+
+/// The two services' monorepo as a git checkout with one commit.
+fn checkout() -> tempfile::TempDir {
+    let repo = two_services();
+    git(repo.path(), &["init", "-q", "-b", "main"]);
+    git(repo.path(), &["add", "-A"]);
+    git(repo.path(), &["commit", "-q", "-m", "two services"]);
+    repo
+}
+
+fn promote(repo: &Path, args: &[&str]) -> Run {
+    let tools = deploykit_tests::bins::bin("tag-image")
+        .parent()
+        .expect("target dir")
+        .display()
+        .to_string();
+    let path = format!(
+        "{tools}:{}:/usr/local/bin:/usr/bin:/bin",
+        k8s::bin_dir().display()
+    );
+    Tool::program(workspace_root().join("scripts/pipeline/promote.sh"))
+        .env("PATH", path)
+        .envs(
+            &GIT_IDENTITY
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        )
+        .current_dir(repo)
+        .args(args)
+        .run()
+}
+
+/// What a refused promotion must leave alone: every file of the checkout,
+/// its HEAD, branches and index.
+fn state(repo: &Path) -> (BTreeMap<String, Vec<u8>>, String) {
+    let mut files = BTreeMap::new();
+    for line in git(repo, &["ls-files", "-co", "--exclude-standard"]).lines() {
+        files.insert(
+            line.to_owned(),
+            std::fs::read(repo.join(line)).expect("read"),
+        );
+    }
+    let refs = git(repo, &["for-each-ref", "--format=%(refname) %(objectname)"])
+        + &git(repo, &["rev-parse", "HEAD"])
+        + &git(repo, &["status", "--porcelain", "--untracked-files=all"]);
+    (files, refs)
+}
+
+const OVERLAY: &str = "deployments/overlays/production/billing-worker/kustomization.yaml";
+
+fn billing_pins() -> [String; 2] {
+    [
+        format!(
+            "billing-worker=ghcr.io/acme/monorepo:prod-abc1234@{}",
+            digest('a')
+        ),
+        format!(
+            "billing-worker-migrate=ghcr.io/acme/monorepo:prod-abc1234-migrate@{}",
+            digest('b')
+        ),
+    ]
+}
+
+#[test]
+fn promote_commits_the_pins_on_a_branch_and_its_revert_restores_the_overlay() {
+    let repo = checkout();
+    let root = repo.path();
+    let before = std::fs::read(root.join(OVERLAY)).expect("overlay");
+    let head = git(root, &["rev-parse", "HEAD"]);
+    let pins = billing_pins();
+    let run = promote(root, &["--env", "production", &pins[0], &pins[1]]);
+    run.expect_code(0);
+    let branch = "promote/production/billing-worker-aaaaaaaaaaaa+1";
+    assert_eq!(run.stdout, format!("{branch}\n"), "{run}");
+
+    // The checkout is as it was: same branch, same commit, nothing modified.
+    assert_eq!(git(root, &["rev-parse", "HEAD"]), head);
+    assert_eq!(git(root, &["branch", "--show-current"]), "main\n");
+    assert_eq!(
+        git(root, &["status", "--porcelain", "--untracked-files=all"]),
+        ""
+    );
+    assert_eq!(std::fs::read(root.join(OVERLAY)).expect("overlay"), before);
+
+    // One commit on HEAD, changing that overlay only, saying what moved.
+    assert_eq!(git(root, &["rev-parse", &format!("{branch}^")]), head);
+    assert_eq!(
+        git(
+            root,
+            &["diff", "--name-only", &head.trim().to_owned(), branch]
+        ),
+        format!("{OVERLAY}\n")
+    );
+    let message = git(root, &["log", "-1", "--format=%B", branch]);
+    assert!(
+        message.starts_with("promote production: billing-worker billing-worker-migrate\n"),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!("billing-worker: {ZEROS} -> {}\n", digest('a'))),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!(
+            "billing-worker-migrate: {ZEROS} -> {}\n",
+            digest('b')
+        )),
+        "{message}"
+    );
+
+    // The branch renders the pinned images, and passes the pin check.
+    git(root, &["switch", "-q", branch]);
+    let objects = k8s::kustomize(&root.join("deployments/overlays/production/billing-worker"));
+    assert_eq!(
+        images(&objects),
+        BTreeMap::from([
+            (
+                "Deployment/billing-worker".to_owned(),
+                format!("ghcr.io/acme/monorepo:prod-abc1234@{}", digest('a'))
+            ),
+            (
+                "Job/migrate".to_owned(),
+                format!("ghcr.io/acme/monorepo:prod-abc1234-migrate@{}", digest('b'))
+            ),
+        ])
+    );
+    Tool::new("tag-image")
+        .args(["pin", "--check", "-f"])
+        .arg(root.join(OVERLAY))
+        .run()
+        .expect_code(0);
+
+    // Rolling back is reverting the commit: the overlay is back byte for byte.
+    git(root, &["revert", "--no-edit", "HEAD"]);
+    assert_eq!(std::fs::read(root.join(OVERLAY)).expect("overlay"), before);
+}
+
+#[test]
+fn promote_refuses_bad_input_and_changes_nothing() {
+    let repo = checkout();
+    let root = repo.path();
+    let pins = billing_pins();
+    let unpinned = "billing-worker=ghcr.io/acme/monorepo:prod-abc1234".to_owned();
+    let unknown = format!("nope=ghcr.io/acme/monorepo@{}", digest('a'));
+    let bare = format!("ghcr.io/acme/monorepo:prod-abc1234@{}", digest('a'));
+    let cases: [(&str, Vec<&str>, &str); 6] = [
+        ("no --env", vec![&pins[0]], "--env is required"),
+        (
+            "unknown env",
+            vec!["--env", "qa", &pins[0]],
+            "overlays/qa is not a directory",
+        ),
+        (
+            "unpinned REF",
+            vec!["--env", "production", &unpinned],
+            "not pinned by digest",
+        ),
+        (
+            "unknown NAME",
+            vec!["--env", "production", &unknown],
+            "nope",
+        ),
+        (
+            "bare REF",
+            vec!["--env", "production", &bare],
+            "give NAME=REF",
+        ),
+        ("nothing to pin", vec!["--env", "production"], "NAME=REF"),
+    ];
+    for (what, args, says) in &cases {
+        let before = state(root);
+        let run = promote(root, args);
+        run.expect_code(2);
+        assert!(run.stderr.contains(says), "{what}: {run}");
+        assert_eq!(run.stdout, "", "{what}");
+        assert!(state(root) == before, "{what}: the checkout changed");
+    }
+
+    // A dirty checkout: an edit, then an untracked file.
+    let readme = root.join("package.json");
+    let original = std::fs::read(&readme).expect("read");
+    std::fs::write(&readme, b"{}\n").expect("write");
+    for dirt in ["modified", "untracked"] {
+        let before = state(root);
+        let run = promote(root, &["--env", "production", &pins[0], &pins[1]]);
+        run.expect_code(2);
+        assert!(
+            run.stderr.contains("uncommitted or untracked"),
+            "{dirt}: {run}"
+        );
+        assert!(state(root) == before, "{dirt}: the checkout changed");
+        std::fs::write(&readme, &original).expect("restore");
+        std::fs::write(root.join("notes.txt"), b"todo\n").expect("write");
+    }
+    std::fs::remove_file(root.join("notes.txt")).expect("rm");
+
+    // A pin that leaves the overlay's migrator on the placeholder fails the
+    // check: exit 1, nothing kept.
+    let before = state(root);
+    let run = promote(root, &["--env", "production", &pins[0]]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("nothing kept"), "{run}");
+    assert!(
+        state(root) == before,
+        "a failed check left something behind"
+    );
+
+    // The same promotion twice: the branch exists, the second is refused.
+    promote(root, &["--env", "production", &pins[0], &pins[1]]).expect_code(0);
+    let before = state(root);
+    let run = promote(root, &["--env", "production", &pins[0], &pins[1]]);
+    run.expect_code(2);
+    assert!(run.stderr.contains("exists already"), "{run}");
+    assert!(state(root) == before);
+}
+
+#[test]
+fn promote_pushes_the_branch_to_a_remote() {
+    let repo = checkout();
+    let root = repo.path();
+    let remote = tempfile::tempdir().expect("tempdir");
+    git(remote.path(), &["init", "-q", "--bare"]);
+    git(
+        root,
+        &[
+            "remote",
+            "add",
+            "origin",
+            &remote.path().display().to_string(),
+        ],
+    );
+    let pins = billing_pins();
+    let run = promote(
+        root,
+        &["--env", "prod", "--push", "origin", &pins[0], &pins[1]],
+    );
+    run.expect_code(0);
+    let branch = run.stdout.trim();
+    assert_eq!(branch, "promote/production/billing-worker-aaaaaaaaaaaa+1");
+    assert_eq!(
+        git(
+            remote.path(),
+            &["rev-parse", &format!("refs/heads/{branch}")]
+        ),
+        git(root, &["rev-parse", &format!("refs/heads/{branch}")])
+    );
+
+    // A remote that refuses: exit 3, the branch kept locally.
+    let pins = [format!(
+        "api=127.0.0.1:5000/shop/api:prod-abc1234@{}",
+        digest('e')
+    )];
+    let run = promote(
+        root,
+        &["--env", "production", "--push", "nowhere", &pins[0]],
+    );
+    run.expect_code(3);
+    assert!(run.stderr.contains("the branch is kept locally"), "{run}");
+}
