@@ -700,10 +700,7 @@ fn promote_commits_the_pins_on_a_branch_and_its_revert_restores_the_overlay() {
     // One commit on HEAD, changing that overlay only, saying what moved.
     assert_eq!(git(root, &["rev-parse", &format!("{branch}^")]), head);
     assert_eq!(
-        git(
-            root,
-            &["diff", "--name-only", &head.trim().to_owned(), branch]
-        ),
+        git(root, &["diff", "--name-only", head.trim(), branch]),
         format!("{OVERLAY}\n")
     );
     let message = git(root, &["log", "-1", "--format=%B", branch]);
