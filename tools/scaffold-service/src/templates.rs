@@ -391,6 +391,36 @@ mod tests {
     }
 
     #[test]
+    fn literal_paths_are_shared_and_empty_renders_generate_nothing() {
+        let set = TemplateSet {
+            source: Source::Builtin,
+            files: vec![
+                ("deployments/argocd/a.yaml.j2".into(), "a: 1\n".into()),
+                ("deployments/{{name}}/b.yaml.j2".into(), "b: 1\n".into()),
+                (
+                    "deployments/{{name}}/job.yaml.j2".into(),
+                    "{% if migrate %}job: 1{% endif %}\n".into(),
+                ),
+            ],
+        };
+        let out = set
+            .render_files(&serde_json::json!({ "name": "x", "migrate": false }))
+            .expect("renders");
+        let got: Vec<(&str, bool)> = out.iter().map(|r| (r.path.as_str(), r.shared)).collect();
+        assert_eq!(
+            got,
+            [
+                ("deployments/argocd/a.yaml", true),
+                ("deployments/x/b.yaml", false)
+            ]
+        );
+        let out = set
+            .render_files(&serde_json::json!({ "name": "x", "migrate": true }))
+            .expect("renders");
+        assert!(out.iter().any(|r| r.path == "deployments/x/job.yaml"));
+    }
+
+    #[test]
     fn undefined_variables_are_errors() {
         let set = TemplateSet {
             source: Source::Builtin,
