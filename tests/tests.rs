@@ -28,6 +28,7 @@ mod scaffold_service;
 mod secret_sweep;
 mod sigterm;
 mod tag_image;
+mod tag_image_pin;
 mod validate_dsns;
 mod wait_probe;
 

@@ -13,8 +13,10 @@
 //!   whose tag plays the same part under the tag policy
 //!   ([`naming::Role`]); when none does, the one entry on the repository
 //!   that carries no part yet (untagged, or on the placeholder digest, as
-//!   the scaffold writes it); a reference whose tag says nothing about its
-//!   part takes the one entry on its repository.
+//!   the scaffold writes it), its name telling several apart (`…-migrate`
+//!   is the migrator's, `billing-worker` that service's) and keeping the
+//!   migrator's build out of any other entry; a reference whose tag says
+//!   nothing about its part takes the one entry on its repository.
 //!
 //! Anything else is ambiguous and refused (exit 2) with the candidates and
 //! the `NAME=REF` that settles it, before any file is written, as is an
@@ -46,6 +48,45 @@ fn role_of(entry: &Entry) -> Option<Role> {
 fn unassigned(entry: &Entry) -> bool {
     role_of(entry).is_none()
         && (entry.tag().is_none() || entry.digest().is_some_and(imageref::is_placeholder_digest))
+}
+
+/// The part an entry's name suggests, for entries whose tag says nothing.
+#[derive(Debug, PartialEq, Eq)]
+enum Hint {
+    /// `migrate`, `api-migrate`, `MIGRATE_IMAGE`, `migrator`.
+    Migrate,
+    /// `app`, `APP_IMAGE`.
+    App,
+    /// Anything else: a service of that name (`billing-worker`,
+    /// `SCHEDULER_WORKER_IMAGE`).
+    Service(String),
+}
+
+fn hint(name: &str) -> Hint {
+    let lower = name.to_ascii_lowercase().replace('_', "-");
+    let last = lower.rsplit('/').next().unwrap_or(&lower);
+    let n = last.strip_suffix("-image").unwrap_or(last);
+    let words: Vec<&str> = n.split('-').collect();
+    if words
+        .iter()
+        .any(|w| *w == "migrate" || *w == "migrator" || *w == "migrations")
+    {
+        Hint::Migrate
+    } else if n == "app" {
+        Hint::App
+    } else {
+        Hint::Service(n.to_owned())
+    }
+}
+
+/// Whether a name's hint fits the part a tag plays.
+fn fits(hint: &Hint, role: &Role) -> bool {
+    match (hint, role) {
+        (Hint::Migrate, Role::Migrate) => true,
+        (Hint::App, Role::Plain(p)) => naming::is_environment(p),
+        (Hint::Service(s), Role::Service(r) | Role::Plain(r)) => s == r,
+        _ => false,
+    }
 }
 
 /// How an entry is shown among candidates: `APP_IMAGE (prod-0000000, the app)`.
@@ -92,13 +133,26 @@ fn find_bare(pin: &Pin, entries: &[Entry], claimed: &[bool]) -> Found {
                 .filter(|&i| role_of(&entries[i]).is_some_and(|r| r.same_as(&role)))
                 .collect();
             if !same.is_empty() {
-                Found::Entries(same)
-            } else if unassigned.len() == 1 {
-                Found::Entries(unassigned)
-            } else if unassigned.len() > 1 {
-                Found::Ambiguous(unassigned)
-            } else {
-                Found::Nothing
+                return Found::Entries(same);
+            }
+            // The migrator's build never goes to an entry named for
+            // something else, nor another build to the migrator's entry.
+            let is_migrate = role == Role::Migrate;
+            let open: Vec<usize> = unassigned
+                .iter()
+                .copied()
+                .filter(|&i| (hint(&entries[i].name) == Hint::Migrate) == is_migrate)
+                .collect();
+            let named: Vec<usize> = open
+                .iter()
+                .copied()
+                .filter(|&i| fits(&hint(&entries[i].name), &role))
+                .collect();
+            match (open.len(), named.len()) {
+                (1, _) => Found::Entries(open),
+                (_, 1) => Found::Entries(named),
+                (0, _) => Found::Nothing,
+                _ => Found::Ambiguous(open),
             }
         }
         None if on_repo.len() == 1 => Found::Entries(on_repo),
@@ -405,5 +459,41 @@ mod tests {
         assert_eq!(got, [("redis".into(), format!("redis:7.4@{D1}"))]);
         let err = run(&p, &[format!("ghcr.io/acme/billing@{D1}")]).unwrap_err();
         assert!(err.to_string().contains("names the repository of"), "{err}");
+    }
+
+    #[test]
+    fn placeholders_are_told_apart_by_their_names() {
+        let p = [
+            entry("billing-worker", &format!("ghcr.io/acme/api@{Z}")),
+            entry("billing-worker-migrate", &format!("ghcr.io/acme/api@{Z}")),
+        ];
+        let got = run(
+            &p,
+            &[
+                format!("ghcr.io/acme/api:prod-abc1234-billing-worker@{D1}"),
+                format!("ghcr.io/acme/api:prod-abc1234-migrate@{D1}"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(got[0].0, "billing-worker");
+        assert!(got[0].1.contains("-billing-worker@"), "{got:?}");
+        assert_eq!(got[1].0, "billing-worker-migrate");
+        assert!(got[1].1.contains("-migrate@"), "{got:?}");
+        // The app's tag fits the one entry not named for the migrator.
+        let got = run(&p, &[format!("ghcr.io/acme/api:prod-abc1234@{D1}")]).unwrap();
+        assert_eq!(got[0].0, "billing-worker");
+        // The migrator's build never lands in a lone entry of another part.
+        let err = run(
+            &p[..1],
+            &[format!("ghcr.io/acme/api:prod-abc1234-migrate@{D1}")],
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("plays the part of"), "{err}");
+        assert_eq!(
+            hint("SCHEDULER_WORKER_IMAGE"),
+            Hint::Service("scheduler-worker".into())
+        );
+        assert_eq!(hint("MIGRATE_IMAGE"), Hint::Migrate);
+        assert_eq!(hint("APP_IMAGE"), Hint::App);
     }
 }
