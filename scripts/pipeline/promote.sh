@@ -164,7 +164,10 @@ $(printf '%s\n' "${body[@]}")"
 
 # From here files change: whatever stops the run puts them back, so a
 # failed check leaves the checkout as it was.
-restore() { (unset GIT_INDEX_FILE; git -C "$top" checkout --quiet "$head" -- "${changed[@]}" 2>/dev/null) || true; }
+restore() {
+  [ ${#changed[@]} -gt 0 ] || return 0 # (checkout with no path would move HEAD)
+  (unset GIT_INDEX_FILE; git -C "$top" checkout --quiet "$head" -- "${changed[@]}" 2>/dev/null) || true
+}
 index=$(mktemp)
 trap 'restore; rm -f "$index"' EXIT
 
