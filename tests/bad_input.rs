@@ -559,6 +559,14 @@ const CASES: &[Case] = &[
     row("scaffold-service", "--scope without @").setup(MONOREPO).args(&[S("--repo"), S("repo"), S("billing"), S("--scope"), S("acme")]).fails(2, "is not an npm scope"),
     row("scaffold-service", "--image-repo with a space").setup(MONOREPO)
         .args(&[S("--repo"), S("repo"), S("billing"), S("--image-repo"), S("Bad Repo")]).fails(2, "is not an image repository"),
+    row("scaffold-service", "--image-repo with a tag").setup(MONOREPO)
+        .args(&[S("--repo"), S("repo"), S("billing"), S("--image-repo"), S("127.0.0.1:5000/shop/api:v1")]).fails(2, "has a tag (v1)"),
+    row("scaffold-service", "--image-repo with a digest").setup(MONOREPO)
+        .args(&[S("--repo"), S("repo"), S("billing"), S("--image-repo"), S("ghcr.io/acme/api@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")]).fails(2, "has a digest"),
+    row("scaffold-service", "--image-repo as a URL").setup(MONOREPO)
+        .args(&[S("--repo"), S("repo"), S("billing"), S("--image-repo"), S("https://ghcr.io/acme/api")]).fails(2, "is a URL"),
+    row("scaffold-service", "--image-pull-secret not a Secret name").setup(MONOREPO)
+        .args(&[S("--repo"), S("repo"), S("billing"), S("--image-pull-secret"), S("Reg_Cred")]).fails(2, "is not a Secret name"),
     row("scaffold-service", "--image-repo of 100 KiB").setup(MONOREPO)
         .args(&[S("--repo"), S("repo"), S("billing"), S("--image-repo"), huge("ghcr.io/acme/", "")]).fails(2, "--image-repo"),
     row("scaffold-service", "--repo missing").args(&[S("--repo"), S("missing"), S("billing")]).fails(2, "repo missing: No such file"),

@@ -988,6 +988,7 @@ fn the_ci_example_parses_and_uses_only_scripts_that_exist() {
         "pipeline/build-service.sh",
         "pipeline/test-image.sh",
         "pipeline/push.sh",
+        "pipeline/promote.sh",
         "build-release.sh",
     ] {
         assert!(all.contains(&format!("scripts/{script}")), "uses {script}");
@@ -996,7 +997,6 @@ fn the_ci_example_parses_and_uses_only_scripts_that_exist() {
     for (tool, sub) in [
         ("tag-image", "check --require-digest"),
         ("tag-image", "apply"),
-        ("tag-image", "pin"),
     ] {
         assert!(all.contains(&format!("{tool} {sub}")), "uses {tool} {sub}");
     }

@@ -415,6 +415,86 @@ pub fn parse_any(text: &str) -> Result<AnyReference, RefError> {
     parse_normalized(text).map(AnyReference::Named)
 }
 
+/// Why a text is not a bare repository name ([`parse_repository`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RepositoryError {
+    /// A URL (`https://ghcr.io/acme/api`): registries are named by host.
+    #[error("is a URL; name the repository without a scheme (like ghcr.io/acme/api)")]
+    Scheme,
+    /// `repo:tag`: the tag is chosen per build, not per repository.
+    #[error("has a tag ({0}); name the repository alone, the tag is pinned per build")]
+    Tag(String),
+    /// `repo@digest`: likewise.
+    #[error("has a digest; name the repository alone, the digest is pinned per build")]
+    Digest,
+    /// Not a name of the reference grammar at all.
+    #[error("is not an image repository: {0}")]
+    Invalid(RefError),
+}
+
+/// A repository, as a manifest's `newName` or a flag naming where a
+/// service's images go holds it: `[domain/]path` of the strict grammar
+/// ([`parse`], no normalisation, so `ghcr.io/acme/api` stays as written),
+/// with no tag, no digest and no URL scheme. What every build then pins
+/// (`repo:tag@sha256:…`) is appended to exactly this text, so a tag left
+/// in it would render `repo:v1:prod-…`.
+pub fn parse_repository(text: &str) -> Result<Reference, RepositoryError> {
+    if text.contains("://") {
+        return Err(RepositoryError::Scheme);
+    }
+    let parsed = parse(text).map_err(RepositoryError::Invalid)?;
+    if parsed.digest.is_some() {
+        return Err(RepositoryError::Digest);
+    }
+    if let Some(tag) = parsed.tag {
+        return Err(RepositoryError::Tag(tag));
+    }
+    Ok(parsed)
+}
+
+#[cfg(test)]
+mod repository_tests {
+    use super::*;
+
+    #[test]
+    fn a_repository_has_no_tag_digest_or_scheme() {
+        for ok in [
+            "ghcr.io/acme/api",
+            "127.0.0.1:5000/shop/api",
+            "localhost/app",
+            "api",
+        ] {
+            assert_eq!(
+                parse_repository(ok).map(|r| r.to_string()),
+                Ok(ok.to_owned())
+            );
+        }
+        assert_eq!(
+            parse_repository("127.0.0.1:5000/shop/api:v1"),
+            Err(RepositoryError::Tag("v1".into()))
+        );
+        let digest = format!("ghcr.io/acme/api@sha256:{}", "a".repeat(64));
+        assert_eq!(parse_repository(&digest), Err(RepositoryError::Digest));
+        assert_eq!(
+            parse_repository("https://ghcr.io/acme/api"),
+            Err(RepositoryError::Scheme)
+        );
+        assert_eq!(
+            parse_repository("ghcr.io/Acme/api"),
+            Err(RepositoryError::Invalid(RefError::NameContainsUppercase))
+        );
+        assert!(matches!(
+            parse_repository(""),
+            Err(RepositoryError::Invalid(_))
+        ));
+        assert!(parse_repository(&format!("ghcr.io/{}", "a".repeat(255))).is_ok());
+        assert_eq!(
+            parse_repository(&format!("ghcr.io/{}", "a".repeat(256))),
+            Err(RepositoryError::Invalid(RefError::NameTooLong))
+        );
+    }
+}
+
 fn split_docker_domain(name: &str) -> (String, String) {
     let Some((maybe_domain, maybe_remote)) = name.split_once('/') else {
         return (
