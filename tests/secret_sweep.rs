@@ -499,3 +499,46 @@ fn wait_probe_hides_tokens_in_health_url_queries() {
         );
     }
 }
+
+#[test]
+fn wait_probe_scrubs_what_a_health_endpoint_echoes_back() {
+    use base64::Engine as _;
+    use deploykit_tests::faults::{Answer, Scripted};
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{REGISTRY_PW}"));
+    let full = Scripted::echo(503);
+    // One that echoes only the first bytes, cutting the credential short.
+    let cut = Scripted::start(|_, req| {
+        let at = req
+            .head
+            .find("Basic ")
+            .map_or(0, |i| i + "Basic ".len() + 12);
+        Answer::new(503, &req.head.as_bytes()[..at])
+    });
+    for server in [&full, &cut] {
+        for args in [&[][..], &["--json"], &["-v"]] {
+            let run = Tool::new("wait-probe")
+                .args(args)
+                .args(["--budget", "1s"])
+                .args(["--header", &format!("Authorization: Basic {basic}")])
+                .args(["--header", "X-Api-Key: pl4nted-app-pw"])
+                .arg(format!(
+                    "http://ops:pl4nted-root-pw@{}/readyz?access_token=pl4nted-token&full=1",
+                    server.host()
+                ))
+                .run();
+            run.expect_code(1);
+            let out = format!("{}{}", run.stdout, run.stderr);
+            assert!(
+                out.contains("body: \"GET /readyz?access_token=***&full=1 HTTP/1.1"),
+                "the excerpt is shown, scrubbed\n{run}"
+            );
+            sweep_text("wait-probe's output", &out, &[USER, "ops"]);
+            assert!(!out.contains(&basic[..12]), "a cut credential\n{run}");
+        }
+    }
+    // Not vacuous: the server saw every secret and sent it back.
+    let sent = &full.requests()[0].head;
+    for secret in ["pl4nted-token", "pl4nted-app-pw", basic.as_str()] {
+        assert!(sent.contains(secret), "{sent}");
+    }
+}
