@@ -51,6 +51,11 @@ fn missing_top(root: &Path, rel: &str) -> PathBuf {
 
 /// Writes the plan's files and edits into `root`.
 pub fn apply(root: &Path, plan: &Plan) -> Result<()> {
+    // The edited files are held from the check that they are still what
+    // the plan read until they are replaced: another deploykit edit of one
+    // waits, and its change is not undone.
+    let edited: Vec<PathBuf> = plan.edits.iter().map(|e| root.join(&e.path)).collect();
+    let _held = write::hold(&edited)?;
     let staged = stage(root, plan)?;
     commit(staged)
 }

@@ -215,7 +215,10 @@ pub struct ApplyArgs {
 /// a digest and must match an entry. --check writes nothing and exits 1
 /// when a file would change; --check without REF lists the entries not
 /// pinned by digest. --json prints {check, files: [{file, kind, changed,
-/// changes: [{line, key, old, new}]}]}.
+/// changes: [{line, key, old, new}]}]}. A FILE that is a symbolic link is
+/// written through: the link stays and the file it points to changes (as
+/// with `sed -i --follow-symlinks`). Each FILE is locked from its read to
+/// its replacement, so concurrent pins of one file all land.
 #[derive(Debug, Args)]
 pub struct PinArgs {
     /// A kustomization.yaml, compose file or env file to edit (repeatable)
