@@ -13,6 +13,7 @@ mod bad_input;
 mod cli_cases;
 mod entry;
 mod fault_matrix;
+mod hostile_registry;
 mod image_digest;
 mod image_digest_conformance;
 mod libpq_differential;

@@ -429,6 +429,12 @@ fn answer(
             return Ok(());
         }
         head.push(byte[0]);
+        if head.len() == 1 && !byte[0].is_ascii_uppercase() {
+            // A TLS ClientHello: answer as a plain-HTTP server does, so
+            // the client falls back to plain HTTP on loopback.
+            stream.write_all(b"HTTP/1.0 400 Bad Request\r\n\r\n")?;
+            return Ok(());
+        }
     }
     let head = String::from_utf8_lossy(&head).into_owned();
     let mut body = vec![0; content_length(&head)];
