@@ -62,6 +62,11 @@ pub const DOC: ToolDoc = ToolDoc {
             "apply: the registry refused the credentials, or they lack push access",
         ),
     ],
+    security: &[
+        deploykit::registry::SECURITY[0],
+        deploykit::registry::SECURITY[1],
+        "name, ref, check and pin send nothing anywhere. pin edits only the files given: a symbolic link is written through to its target, each file is locked from its read to its atomic replacement, and its permissions are kept.",
+    ],
 };
 
 /// Immutable image tags: computed, checked, pinned in manifests and applied in the registry.
