@@ -258,12 +258,6 @@ fn request_secrets(target: &Target, headers: &[Header]) -> Vec<String> {
     out
 }
 
-/// The `Authorization: Basic` credential of `user:password`.
-pub fn basic_credential(pair: &str) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.encode(pair)
-}
-
 /// `text` with every occurrence of each secret (longest first) replaced by
 /// `***`, and a start of one at the very end (a secret cut short by
 /// whoever cut the text) as well.
@@ -535,7 +529,7 @@ mod tests {
              X-Api-Key: key-secret-4\r\n\
              token=tok+secret-2 user=admin:hunter-secret-3 pw=pw/secret-1 pw%2Fsecret-1 {}\r\n\
              trailing YWRtaW46aHVudG",
-            basic_credential("probe:pw/secret-1")
+            crate::target::basic_credential("probe:pw/secret-1")
         );
         let shown = scrub_text(&echoed, &secrets);
         for leak in ["secret-", "aHVudGVy", "YWRtaW46aHVudG", "cHJvYmU6"] {

@@ -85,7 +85,7 @@ impl Target {
                         format!("{user}:{password}"),
                         format!("{}:{p}", url.username()),
                     ] {
-                        out.push(crate::probe::basic_credential(&pair));
+                        out.push(basic_credential(&pair));
                     }
                     out.push(password);
                     out.push(p.to_owned());
@@ -221,6 +221,13 @@ fn percent_decode(text: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The `Authorization: Basic` credential of `user:password`, the form in
+/// which a URL's user information is sent.
+pub fn basic_credential(pair: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(pair)
 }
 
 /// Whether a query parameter named `name` carries a credential (`token`,
