@@ -14,6 +14,7 @@ mod cli_cases;
 mod entry;
 mod fault_matrix;
 mod gitops_lane;
+mod hostile_registry;
 mod image_digest;
 mod image_digest_conformance;
 mod libpq_differential;

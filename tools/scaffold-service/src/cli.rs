@@ -49,6 +49,9 @@ pub const DOC: ToolDoc = ToolDoc {
             "bad NAME, flag or template; not a pnpm monorepo root; a file to edit does not parse; a write failed (nothing left behind)",
         ),
     ],
+    security: &[
+        "Sends nothing over the network. Writes only inside --repo: a path that would resolve outside it (a symbolic link such as services pointing elsewhere, an edited file that is a link out) is refused with exit 2 before anything is written, and the edited files are locked while they are replaced.",
+    ],
 };
 
 /// Generate a deployable, probed service in a pnpm monorepo and wire it in.

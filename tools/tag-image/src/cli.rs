@@ -70,6 +70,11 @@ pub const DOC: ToolDoc = ToolDoc {
             "apply: the registry refused the credentials, or they lack push access",
         ),
     ],
+    security: &[
+        deploykit::registry::SECURITY[0],
+        deploykit::registry::SECURITY[1],
+        "name, ref, check and pin send nothing anywhere. pin edits only the files given: a symbolic link is written through to its target, each file is locked from its read to its atomic replacement, and its permissions are kept.",
+    ],
 };
 
 /// Immutable image tags: computed, checked, pinned in manifests and applied in the registry.
@@ -243,6 +248,10 @@ pub struct ApplyArgs {
 /// changed, changes: [{line, key, name, old, new}]}]}, or with --check
 /// alone {check, unpinned: [{file, line, key, name, image, reason:
 /// no-digest|placeholder|unreadable|stale-digest}]}.
+/// A FILE that is a symbolic link is written through: the link stays and
+/// the file it points to changes (as with `sed -i --follow-symlinks`). Each
+/// FILE is locked from its read to its replacement, so concurrent pins of
+/// one file all land.
 #[derive(Debug, Args)]
 pub struct PinArgs {
     /// A kustomization.yaml, compose file or env file to edit (repeatable)

@@ -159,6 +159,13 @@ pub fn run(files: &[PathBuf], refs: &[String], check: bool, out: &Reporter) -> R
             "give the digest-pinned references to write, as REF or NAME=REF (or --check alone to list unpinned entries)",
         ));
     }
+    // Held from the read to the rename, so that a concurrent pin of the
+    // same file reads what this one wrote instead of undoing it.
+    let _held = if check || pins.is_empty() {
+        None
+    } else {
+        Some(edit::write::hold(files)?)
+    };
     let mut loaded = Vec::new();
     for path in files {
         let text = std::fs::read_to_string(path)
