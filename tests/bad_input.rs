@@ -402,7 +402,7 @@ const CASES: &[Case] = &[
     row("wait-probe", "--status reversed range").args(&[S("--status"), S("300-200"), S("http://127.0.0.1:1/")]).fails(2, "empty status range"),
     row("wait-probe", "--expect-json empty path").args(&[S("--expect-json"), S("=x"), S("http://127.0.0.1:1/")]).fails(2, "invalid JSON path"),
     row("wait-probe", "--success-threshold 0").args(&[S("--success-threshold"), S("0"), S("http://127.0.0.1:1/")]).fails(2, "0 is not in 1.."),
-    row("wait-probe", "--budget 0").args(&[S("--budget"), S("0s"), S("http://127.0.0.1:1/")]).fails(2, "--budget must be more than 0"),
+    row("wait-probe", "--budget 0").args(&[S("--budget"), S("0s"), S("http://127.0.0.1:1/")]).fails(2, "is a zero duration"),
     row("wait-probe", "--budget not a duration").args(&[S("--budget"), S("forever"), S("http://127.0.0.1:1/")]).fails(2, "forever"),
     row("wait-probe", "stage option after the last target").args(&[S("http://127.0.0.1:1/"), S("--budget"), S("1s")]).fails(2, "after the last target"),
     row("wait-probe", "COMMAND that does not exist")
@@ -575,7 +575,7 @@ const CASES: &[Case] = &[
         .args(&[S("local"), S("--host"), NO_ENGINE, S("--protect-file"), S("list.txt")]).fails(2, "valid UTF-8"),
     row("prune-images", "local: --target-free bad unit").args(&[S("local"), S("--host"), NO_ENGINE, S("--target-free"), S("20X")]).fails(2, "unknown unit \"X\""),
     row("prune-images", "local: --target-free overflow").args(&[S("local"), S("--host"), NO_ENGINE, S("--target-free"), S("99999999999999999999G")]).fails(2, "out of range"),
-    row("prune-images", "local: --min-age not a duration").args(&[S("local"), S("--host"), NO_ENGINE, S("--min-age"), S("forever")]).fails(2, "invalid duration 'forever'"),
+    row("prune-images", "local: --min-age not a duration").args(&[S("local"), S("--host"), NO_ENGINE, S("--min-age"), S("forever")]).fails(2, "invalid duration \"forever\""),
     row("prune-images", "registry: REPO with a tag").args(&[S("registry"), S("127.0.0.1:1/app:tag")]).fails(2, "without a tag or digest"),
     row("prune-images", "registry: REPO of 100 KiB").args(&[S("registry"), huge("127.0.0.1:1/", "")]).fails(2, "REPO"),
     row("prune-images", "registry: non-UTF-8 REPO").args(&[S("registry"), Bytes(b"127.0.0.1:1/\xff")]).fails(2, "invalid UTF-8"),
@@ -666,14 +666,33 @@ fn prepare(case: &Case, dir: &Path) {
     }
 }
 
+/// How a row is run.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// As written.
+    Plain,
+    /// With `--json` first: stdout must be exactly one JSON object whose
+    /// `exit` is the process status and whose `error` says why.
+    Json,
+}
+
 /// Runs one row; `Err` lists what is wrong with it.
-fn check(case: Case) -> Result<(), String> {
+fn check(case: Case, mode: Mode) -> Result<(), String> {
     let dir = tempfile::tempdir().expect("tempdir");
     prepare(&case, dir.path());
     let before = snapshot(dir.path());
 
-    let mut tool = Tool::new(case.tool).current_dir(dir.path());
-    tool = tool.args(case.args.iter().map(|a| a.os()));
+    let mut args: Vec<OsString> = case.args.iter().map(|a| a.os()).collect();
+    if mode == Mode::Json {
+        // After the subcommand, where every tool takes it (some tools
+        // refuse their own options in front of a subcommand).
+        let at = usize::from(
+            args.first()
+                .is_some_and(|first| is_subcommand(case.tool, first)),
+        );
+        args.insert(at, "--json".into());
+    }
+    let mut tool = Tool::new(case.tool).current_dir(dir.path()).args(args);
     for (key, value) in case.env {
         tool = tool.env(key, value.os());
     }
@@ -713,9 +732,16 @@ fn check(case: Case) -> Result<(), String> {
     if !run.stderr.contains(case.stderr) {
         problems.push(format!("stderr lacks {:?}", case.stderr));
     }
-    match case.stdout {
-        Out::Empty if !run.stdout.is_empty() => problems.push("stdout is not empty".into()),
-        Out::Has(fragment) if !run.stdout.contains(fragment) => {
+    match (mode, case.stdout) {
+        (Mode::Json, _) => {
+            if let Err(why) = one_json_document(&run) {
+                problems.push(why);
+            }
+        }
+        (Mode::Plain, Out::Empty) if !run.stdout.is_empty() => {
+            problems.push("stdout is not empty".into());
+        }
+        (Mode::Plain, Out::Has(fragment)) if !run.stdout.contains(fragment) => {
             problems.push(format!("stdout lacks {fragment:?}"));
         }
         _ => {}
@@ -765,6 +791,48 @@ fn check(case: Case) -> Result<(), String> {
     }
 }
 
+/// Whether `word` names one of `tool`'s subcommands.
+fn is_subcommand(tool: &str, word: &OsString) -> bool {
+    deploykit_tests::tools::all()
+        .into_iter()
+        .filter(|t| t.name == tool)
+        .any(|t| {
+            (t.command)()
+                .get_subcommands()
+                .any(|s| s.get_name() == word)
+        })
+}
+
+/// stdout of a `--json` run is exactly one JSON object, with `exit` equal to
+/// the process status and, on a failure, a non-empty `error`.
+fn one_json_document(run: &Run) -> Result<(), String> {
+    let documents: Vec<serde_json::Value> = serde_json::Deserializer::from_str(&run.stdout)
+        .into_iter::<serde_json::Value>()
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("stdout is not JSON: {e}"))?;
+    let [doc] = documents.as_slice() else {
+        return Err(format!(
+            "stdout holds {} JSON documents, not one",
+            documents.len()
+        ));
+    };
+    let object = doc
+        .as_object()
+        .ok_or("the JSON document is not an object")?;
+    let exit = object.get("exit").and_then(serde_json::Value::as_i64);
+    if exit != run.code.map(i64::from) {
+        return Err(format!(
+            "\"exit\" is {exit:?}, the process exited {:?}",
+            run.code
+        ));
+    }
+    let error = object.get("error").and_then(serde_json::Value::as_str);
+    if run.code != Some(0) && error.is_none_or(|e| e.trim().is_empty()) {
+        return Err("a failure's JSON document has no \"error\"".into());
+    }
+    Ok(())
+}
+
 /// At most 300 bytes of an output, for the failure report.
 fn clipped(text: &str) -> String {
     let mut cut = text.len().min(300);
@@ -780,7 +848,7 @@ fn every_row_of_the_bad_input_table() {
     let mut failures = Vec::new();
     for case in CASES {
         let started = std::time::Instant::now();
-        let outcome = check(*case);
+        let outcome = check(*case, Mode::Plain);
         let took = started.elapsed();
         if took > Duration::from_secs(3) {
             // Not a failure (no timing assertions); shown with --nocapture.
@@ -795,6 +863,32 @@ fn every_row_of_the_bad_input_table() {
         "{} of {} bad-input rows failed:\n\n{}",
         failures.len(),
         CASES.len(),
+        failures.join("\n\n")
+    );
+}
+
+/// Every row again with `--json`: every tool and subcommand prints exactly
+/// one JSON document on its failure paths too, with the error and the exit
+/// status in it (CONVENTIONS.md, Output). Rows that run a COMMAND after
+/// `--` are left out: `--json` and a COMMAND exclude each other.
+#[test]
+fn every_row_of_the_bad_input_table_with_json() {
+    let mut failures = Vec::new();
+    let mut rows = 0;
+    for case in CASES {
+        if case.args.iter().any(|a| a.bytes() == b"--") {
+            continue;
+        }
+        rows += 1;
+        if let Err(why) = check(*case, Mode::Json) {
+            failures.push(format!("[{}] {} (--json): {why}", case.tool, case.what));
+        }
+    }
+    assert!(rows > 150, "only {rows} rows ran with --json");
+    assert!(
+        failures.is_empty(),
+        "{} of {rows} bad-input rows failed with --json:\n\n{}",
+        failures.len(),
         failures.join("\n\n")
     );
 }

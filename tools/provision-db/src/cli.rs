@@ -146,19 +146,19 @@ pub struct Cli {
     pub confirm_production: bool,
 
     /// Deadline for each connection (DNS, connect, TLS, login)
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = deploykit::duration::parse)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = deploykit::duration::parse_budget)]
     pub timeout: Duration,
 
     /// How long to wait for another provision-db run on the same server
-    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = deploykit::duration::parse)]
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = deploykit::duration::parse_budget)]
     pub lock_timeout: Duration,
 
     /// Postgres lock_timeout for each statement: a GRANT behind a long transaction fails (exit 3) instead of hanging
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = deploykit::duration::parse)]
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = deploykit::duration::parse_budget)]
     pub statement_lock_timeout: Duration,
 
     /// Postgres statement_timeout for each statement and catalog query
-    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = deploykit::duration::parse)]
+    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = deploykit::duration::parse_budget)]
     pub statement_timeout: Duration,
 
     #[command(flatten)]

@@ -160,7 +160,7 @@ pub struct LocalArgs {
     pub repo: Vec<String>,
 
     /// Stop removing as soon as the engine's data root has this much free space (20G, 512MiB, 5GB)
-    #[arg(long, value_name = "SIZE", value_parser = crate::size::parse)]
+    #[arg(long, value_name = "SIZE", value_parser = deploykit::size::parse)]
     pub target_free: Option<u64>,
 
     /// The engine: unix:///path/docker.sock or tcp://HOST:PORT (default /var/run/docker.sock)
@@ -168,7 +168,7 @@ pub struct LocalArgs {
     pub host: Option<String>,
 
     /// Deadline of each engine call, retries included
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = deploykit::duration::parse)]
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = deploykit::duration::parse_budget)]
     pub timeout: Duration,
 }
 

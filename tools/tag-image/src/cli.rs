@@ -149,9 +149,12 @@ pub struct RefArgs {
 /// another moving name (main, stable, an environment alone), and with
 /// --require-digest it is pinned by digest. Prints `REF: ok` or
 /// `REF: error[rule]: message` per reference (rules: invalid, untagged,
-/// latest, mutable-tag, no-digest). --json prints an array of {input,
-/// valid, canonical, familiar, registry, repository, tag, digest,
-/// findings: [{rule, message}]}.
+/// latest, mutable-tag, no-digest). --json prints {"fit": bool,
+/// "references": [{input, parses, fit, canonical, familiar, registry,
+/// repository, path, tag, digest, findings: [{rule, message}]}], "exit"}:
+/// `parses` says the text is an image reference, `fit` that it is also fit
+/// to deploy; `repository` is the full name (`docker.io/library/app`),
+/// `path` the part after the registry.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// Image references to judge

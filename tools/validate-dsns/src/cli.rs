@@ -144,7 +144,7 @@ pub struct CheckArgs {
     pub connect: bool,
 
     /// Deadline for each connection and its checks (e.g. 500ms, 5s)
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = deploykit::duration::parse)]
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = deploykit::duration::parse_budget)]
     pub timeout: Duration,
 
     /// With --connect: the environment the marker table must name (fails closed)

@@ -113,7 +113,7 @@ pub struct Cli {
     pub targets: Vec<String>,
 
     /// Stage option: the budget of the targets that follow (default 30s)
-    #[arg(long, value_name = "DURATION", value_parser = deploykit::duration::parse)]
+    #[arg(long, value_name = "DURATION", value_parser = deploykit::duration::parse_budget)]
     pub budget: Vec<Duration>,
 
     /// Stage option: accepted HTTP statuses for the targets that follow,
@@ -135,11 +135,11 @@ pub struct Cli {
     pub header: Vec<crate::rules::Header>,
 
     /// Deadline of each attempt: name lookup, connect, TLS, status and body
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = deploykit::duration::parse)]
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = deploykit::duration::parse_budget)]
     pub attempt_timeout: Duration,
 
     /// The cap of the backoff between attempts once a target answers
-    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = deploykit::duration::parse)]
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = deploykit::duration::parse_budget)]
     pub max_interval: Duration,
 
     /// Trust this CA (PEM) for https targets, in addition to the built-in roots

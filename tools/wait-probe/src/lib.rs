@@ -53,14 +53,6 @@ struct Summary<'a> {
 /// Runs the stages described by `specs` with the global options of `cli`.
 pub fn run(cli: &Cli, specs: Vec<StageSpec>) -> Result<Exit> {
     let out = Reporter::new("wait-probe", &cli.output);
-    for (flag, value) in [
-        ("--attempt-timeout", cli.attempt_timeout),
-        ("--max-interval", cli.max_interval),
-    ] {
-        if value.is_zero() {
-            return Err(Error::usage(format!("{flag} must be more than 0")));
-        }
-    }
     let stages = prepare(cli, specs)?;
     let program = match cli.command.first() {
         Some(program) => Some(find_program(program)?),
@@ -110,9 +102,6 @@ fn prepare(cli: &Cli, specs: Vec<StageSpec>) -> Result<Vec<Stage>> {
     specs
         .into_iter()
         .map(|spec| {
-            if spec.budget.is_zero() {
-                return Err(Error::usage("--budget must be more than 0"));
-            }
             let target = Target::parse(&spec.target, env).map_err(Error::usage)?;
             let probe = Probe::new(&target, &client, spec.status, spec.headers, spec.expects);
             Ok(Stage {

@@ -61,7 +61,8 @@ pub enum Keep {
     },
     /// One of the `--keep` newest of a repository.
     RollbackWindow {
-        /// The repository (as the engine names it).
+        /// The repository, named in full (`docker.io/library/app`), as in
+        /// every tool's JSON.
         repository: String,
         /// 1 = newest.
         rank: usize,
@@ -256,7 +257,7 @@ pub fn plan(
     // Scope and the rollback window, per canonical repository.
     let mut in_scope = Vec::new();
     let mut out_of_scope = 0;
-    let mut by_repo: BTreeMap<String, (String, Vec<usize>)> = BTreeMap::new();
+    let mut by_repo: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, image) in images.iter().enumerate() {
         let repos = repositories(image);
         let selected = options.repos.is_empty()
@@ -271,16 +272,12 @@ pub fn plan(
             continue;
         }
         in_scope.push(i);
-        for (listed, canon) in repos {
-            by_repo
-                .entry(canon)
-                .or_insert_with(|| (listed, Vec::new()))
-                .1
-                .push(i);
+        for (_, canon) in repos {
+            by_repo.entry(canon).or_default().push(i);
         }
     }
     let mut window: BTreeMap<usize, (String, usize)> = BTreeMap::new();
-    for (listed, members) in by_repo.values_mut() {
+    for (canon, members) in &mut by_repo {
         members.sort_by(|&a, &b| {
             images[b]
                 .created
@@ -288,9 +285,7 @@ pub fn plan(
                 .then(images[a].id.cmp(&images[b].id))
         });
         for (rank, &i) in members.iter().take(options.keep).enumerate() {
-            window
-                .entry(i)
-                .or_insert_with(|| (listed.clone(), rank + 1));
+            window.entry(i).or_insert_with(|| (canon.clone(), rank + 1));
         }
     }
 
