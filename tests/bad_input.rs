@@ -506,6 +506,10 @@ const CASES: &[Case] = &[
     row("tag-image", "pin: no --file").args(&[S("pin"), PINNED]).fails(2, "--file"),
 
     // --------------------------------------------------------- scaffold-service
+    // A typo of a subcommand is never a service name (nothing is written).
+    row("scaffold-service", "mistyped subcommand with a name").setup(MONOREPO).args(&[S("--repo"), S("repo"), S("chekc"), S("billing")]).fails(2, "did you mean `scaffold-service check`?"),
+    row("scaffold-service", "mistyped subcommand alone").setup(MONOREPO).args(&[S("--repo"), S("repo"), S("chekc")]).fails(2, "did you mean `scaffold-service check`?"),
+    row("scaffold-service", "mistyped templates").setup(MONOREPO).args(&[S("--repo"), S("repo"), S("tempaltes"), S("out")]).fails(2, "did you mean `scaffold-service templates`?"),
     row("scaffold-service", "uppercase name").setup(MONOREPO).args(&[S("--repo"), S("repo"), S("Billing")]).fails(2, "must start with a lowercase letter"),
     row("scaffold-service", "path traversal in the name").setup(MONOREPO).args(&[S("--repo"), S("repo"), S("../evil")]).fails(2, "service name \"../evil\""),
     row("scaffold-service", "a slash in the name").setup(MONOREPO).args(&[S("--repo"), S("repo"), S("a/b")]).fails(2, "service name \"a/b\""),

@@ -132,7 +132,9 @@ pub struct PolicyArgs {
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub keep: usize,
 
-    /// Never remove this image (`repo:tag`, `repo@sha256:…`, or an id); repeatable
+    /// Never remove this image: `repo:tag`, `repo@sha256:…`, an id, or a
+    /// unique id prefix as the plan table prints it (as the docker CLI
+    /// takes them); repeatable
     #[arg(long, value_name = "REF")]
     pub protect: Vec<String>,
 
@@ -170,6 +172,11 @@ pub struct LocalArgs {
     /// Deadline of each engine call, retries included
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = deploykit::duration::parse_budget)]
     pub timeout: Duration,
+
+    /// A --protect or --protect-file rule that matches no image is an
+    /// error (exit 2, nothing removed), not only a warning
+    #[arg(long)]
+    pub strict_protect: bool,
 }
 
 /// Prune the manifests of one repository in an OCI registry

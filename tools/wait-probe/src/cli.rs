@@ -55,7 +55,19 @@ pub const DOC: ToolDoc = ToolDoc {
         ),
         (
             Exit::Usage,
-            "usage error: a target that does not parse, a bad option, an unreadable --cacert, a COMMAND that cannot be run",
+            "usage error: a target that does not parse, a bad option, an unreadable --cacert",
+        ),
+        (
+            Exit::Denied,
+            "a Postgres target refused the login (password, role, database): at once, not retried",
+        ),
+        (
+            Exit::CannotExecute,
+            "COMMAND was found but cannot be executed (checked before the wait)",
+        ),
+        (
+            Exit::CommandNotFound,
+            "COMMAND was not found (checked before the wait)",
         ),
         (Exit::Interrupted, "interrupted by SIGINT"),
         (Exit::Terminated, "terminated by SIGTERM"),
@@ -70,9 +82,10 @@ pub const DOC: ToolDoc = ToolDoc {
 /// through; it never runs unless every stage was ready.
 ///
 /// Targets: `http://…` and `https://…` URLs (ready on an accepted status
-/// and matching body), `tcp://host:port` (ready when a connection is
-/// accepted), `postgres://…` or `postgresql://…` DSNs and libpq
-/// `key=value` strings (ready when a login and `SELECT 1` succeed; the
+/// and matching body), `tcp://host:port` or wait-for-it's `host:port`
+/// (ready when a connection is accepted), `postgres://…` or `postgresql://…` DSNs and libpq
+/// `key=value` strings (ready when a login and `SELECT 1` succeed; a
+/// login the server refuses ends the wait at once with exit 4; the
 /// password is always shown as ***), and `env:NAME`, which reads the target
 /// from the environment variable NAME so a password stays out of argv.
 ///
@@ -83,6 +96,11 @@ pub const DOC: ToolDoc = ToolDoc {
 /// `--budget 20s URL1 --budget 120s URL2` gives URL1 20 s and then URL2
 /// 120 s; `--header 'X: y' URL1 --expect-json sha=abc URL2` sends the
 /// header to both and checks the body of URL2 only.
+///
+/// Deadlines: each stage has its --budget (30s by default); --timeout
+/// bounds the whole wait, as `timeout COMMAND` and wait-for-it's -t do: a
+/// stage no --budget precedes gets what is left of it, one with a --budget
+/// the shorter of the two.
 ///
 /// Polling: the first attempt at once; while the connection is refused,
 /// quick retries (20 ms apart: nothing listens, it costs the target
@@ -112,9 +130,16 @@ pub struct Cli {
     #[arg(value_name = "TARGET", required = true)]
     pub targets: Vec<String>,
 
-    /// Stage option: the budget of the targets that follow (default 30s)
+    /// Stage option: the budget of the targets that follow (default 30s,
+    /// or what is left of --timeout)
     #[arg(long, value_name = "DURATION", value_parser = deploykit::duration::parse_budget)]
     pub budget: Vec<Duration>,
+
+    /// The deadline of the whole wait, every stage included (as `timeout`
+    /// and wait-for-it's -t): a stage no --budget precedes gets what is left
+    /// of it, one with a --budget the shorter of the two
+    #[arg(long, short = 't', value_name = "DURATION", value_parser = deploykit::duration::parse_budget)]
+    pub timeout: Option<Duration>,
 
     /// Stage option: accepted HTTP statuses for the targets that follow,
     /// a list of codes and ranges (default 200-299)

@@ -26,9 +26,10 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use deploykit::engine::{ContainerSummary, ImageSummary};
+use deploykit::exit::Result;
 use serde::Serialize;
 
-use crate::protect::{self, ProtectSet};
+use crate::protect::{self, ProtectSet, Protection};
 
 /// The knobs of the policy.
 #[derive(Debug, Clone)]
@@ -236,6 +237,48 @@ fn repositories(image: &ImageSummary) -> Vec<(String, String)> {
     out
 }
 
+/// What protect rules match an image by: its canonical `(name, tag)`s,
+/// digests and repositories.
+fn names(image: &ImageSummary) -> (Vec<(String, String)>, Vec<String>, Vec<String>) {
+    let tags = image
+        .repo_tags
+        .iter()
+        .filter_map(|t| protect::canonical_tag(t))
+        .collect();
+    let digests = image
+        .repo_digests
+        .iter()
+        .filter_map(|d| protect::canonical_digest(d).map(|(_, d)| d))
+        .collect();
+    let repos = repositories(image).into_iter().map(|(_, c)| c).collect();
+    (tags, digests, repos)
+}
+
+/// Resolves the id prefixes of `protect` against `images`
+/// ([`ProtectSet::resolve_ids`]).
+pub fn resolve_protect_ids(protect: &mut ProtectSet, images: &[ImageSummary]) -> Result<()> {
+    let keys: Vec<(&str, Vec<(String, String)>)> = images
+        .iter()
+        .map(|image| (image.id.as_str(), names(image).0))
+        .collect();
+    protect.resolve_ids(&keys)
+}
+
+/// The protect rules that match none of `images` (in or out of scope):
+/// most likely a typo, which would leave the image it meant unprotected.
+pub fn unmatched<'a>(protect: &'a ProtectSet, images: &[ImageSummary]) -> Vec<&'a Protection> {
+    let keys: Vec<_> = images.iter().map(|image| (image, names(image))).collect();
+    protect
+        .entries
+        .iter()
+        .filter(|p| {
+            !keys.iter().any(|(image, (tags, digests, repos))| {
+                p.what.matches(&image.id, tags, digests, repos)
+            })
+        })
+        .collect()
+}
+
 /// Decides the fate of every image.
 pub fn plan(
     images: &[ImageSummary],
@@ -298,17 +341,7 @@ pub fn plan(
                 containers: names.clone(),
             });
         }
-        let tags: Vec<(String, String)> = image
-            .repo_tags
-            .iter()
-            .filter_map(|t| protect::canonical_tag(t))
-            .collect();
-        let digests: Vec<String> = image
-            .repo_digests
-            .iter()
-            .filter_map(|d| protect::canonical_digest(d).map(|(_, d)| d))
-            .collect();
-        let repos: Vec<String> = repositories(image).into_iter().map(|(_, c)| c).collect();
+        let (tags, digests, repos) = names(image);
         if let Some(p) = protect.protects(&image.id, &tags, &digests, &repos) {
             reasons.push(Keep::Protected {
                 source: p.source.clone(),
