@@ -286,6 +286,7 @@ const CASES: &[Case] = &[
         .args(&[S("--connect"), S("--timeout"), S("2s"), S("--root-url"), ROOT_URL, S("--url"), APP_URL, S("--service-url"), SVC_URL])
         .fails(3, "error(s)").stdout("error[unreachable]"),
     row("validate-dsns", "unknown flag").args(&[S("--password"), S("Pl4nted-Secret-7x")]).fails(2, "unexpected argument '--password'"),
+    row("validate-dsns", "--timeout 0").args(&[S("--timeout"), S("0ms")]).fails(2, "is a zero duration"),
     row("validate-dsns", "explain: unparseable DSN")
         .args(&[S("explain"), S("postgres://app:Pl4nted-Secret-7x@[::1/app")]).fails(2, "IPv6 host address"),
     row("validate-dsns", "explain: bad percent-encoding from stdin")
@@ -353,6 +354,9 @@ const CASES: &[Case] = &[
     row("provision-db", "production without the confirmation")
         .args(&[S("--url"), APP_URL, S("--service-url"), SVC_URL, S("--root-url"), ROOT_URL, S("--env"), S("production")])
         .fails(1, "refusing to change a production database"),
+    row("provision-db", "--timeout 0").args(&[S("--timeout"), S("0s")]).fails(2, "is a zero duration"),
+    row("provision-db", "--statement-timeout 0 (Postgres would read it as no limit)").args(&[S("--statement-timeout"), S("0")]).fails(2, "is a zero duration"),
+    row("provision-db", "--lock-timeout with an unknown unit").args(&[S("--lock-timeout"), S("1.5y")]).fails(2, "unknown unit \"y\""),
     row("provision-db", "--plan and --check together").args(&[S("--plan"), S("--check")]).fails(2, "cannot be used with"),
     row("provision-db", "unknown --owner").args(&[S("--owner"), S("app")]).fails(2, "invalid value 'app' for '--owner"),
     row("provision-db", "non-UTF-8 DSN argument").args(&[S("--url"), Bytes(b"postgres://app:pl4nted-app-pw@h/\xff")]).fails(2, "invalid UTF-8"),
@@ -378,6 +382,13 @@ const CASES: &[Case] = &[
     row("wait-probe", "tcp target with port 0").args(&[S("tcp://127.0.0.1:0")]).fails(2, "port 0"),
     row("wait-probe", "unsupported scheme").args(&[S("ftp://127.0.0.1/")]).fails(2, "unsupported target scheme"),
     row("wait-probe", "a bare word").args(&[S("localhost")]).fails(2, "localhost"),
+    // wait-for-it's host:port is a TCP target; one that cannot be says how to write it.
+    row("wait-probe", "host:port with port 0").args(&[S("localhost:0")]).fails(2, "(expected tcp://host:port)"),
+    row("wait-probe", "host:port out of range").args(&[S("db:99999")]).fails(2, "(expected tcp://host:port)"),
+    row("wait-probe", "host:service name").args(&[S("localhost:http")]).fails(2, "tcp://host:port"),
+    row("wait-probe", "--timeout 0").args(&[S("--timeout"), S("0"), S("tcp://127.0.0.1:1")]).fails(2, "is a zero duration"),
+    row("wait-probe", "--timeout a fraction with a bad unit").args(&[S("--timeout"), S("1.5x"), S("tcp://127.0.0.1:1")]).fails(2, "unknown unit \"x\""),
+    row("wait-probe", "host:port closed within the --timeout").args(&[S("-t"), S("300ms"), S("127.0.0.1:1")]).fails(1, "tcp://127.0.0.1:1: not ready within"),
     row("wait-probe", "env: target not set").args(&[S("env:DATABASE_URL")]).fails(2, "DATABASE_URL (from env:DATABASE_URL) is not set"),
     row("wait-probe", "env: target without a name").args(&[S("env:")]).fails(2, "needs a variable name"),
     row("wait-probe", "env: target holding a bad DSN")
@@ -406,9 +417,13 @@ const CASES: &[Case] = &[
     row("wait-probe", "--budget not a duration").args(&[S("--budget"), S("forever"), S("http://127.0.0.1:1/")]).fails(2, "forever"),
     row("wait-probe", "stage option after the last target").args(&[S("http://127.0.0.1:1/"), S("--budget"), S("1s")]).fails(2, "after the last target"),
     row("wait-probe", "COMMAND that does not exist")
-        .args(&[S("--budget"), S("5s"), S("tcp://127.0.0.1:1"), S("--"), S("missing/migrate")]).fails(2, "cannot run missing/migrate"),
+        .args(&[S("--budget"), S("5s"), S("tcp://127.0.0.1:1"), S("--"), S("missing/migrate")]).fails(127, "cannot run missing/migrate"),
+    row("wait-probe", "COMMAND not in PATH")
+        .args(&[S("--budget"), S("5s"), S("tcp://127.0.0.1:1"), S("--"), S("no-such-migrate-xyz")]).fails(127, "command not found in PATH"),
+    row("wait-probe", "COMMAND not executable")
+        .setup(&[File("migrate", S("#!/bin/sh\n"))]).args(&[S("--budget"), S("5s"), S("tcp://127.0.0.1:1"), S("--"), S("./migrate")]).fails(126, "not an executable file"),
     row("wait-probe", "COMMAND is a directory")
-        .setup(&[Dir("bin")]).args(&[S("--budget"), S("5s"), S("tcp://127.0.0.1:1"), S("--"), S("bin")]).fails(2, "cannot run bin"),
+        .setup(&[Dir("bin")]).args(&[S("--budget"), S("5s"), S("tcp://127.0.0.1:1"), S("--"), S("./bin")]).fails(126, "cannot run ./bin"),
     row("wait-probe", "closed port within a short budget")
         .args(&[S("--budget"), S("300ms"), S("http://u:Pl4nted-Secret-7x@127.0.0.1:1/")]).fails(1, "not ready within 300ms"),
 
@@ -433,6 +448,7 @@ const CASES: &[Case] = &[
     row("image-digest", "resolve: --cacert not PEM")
         .setup(&[File("ca.pem", S("nope\n"))]).args(&[S("resolve"), S("--cacert"), S("ca.pem"), S("127.0.0.1:1/app:1")]).fails(2, "no PEM certificate"),
     row("image-digest", "resolve: bad --timeout").args(&[S("resolve"), S("--timeout"), S("1x"), S("127.0.0.1:1/app:1")]).fails(2, "--timeout"),
+    row("image-digest", "resolve: --timeout 0").args(&[S("resolve"), S("--timeout"), S("0"), S("127.0.0.1:1/app:1")]).fails(2, "is a zero duration"),
     row("image-digest", "resolve: closed port")
         .args(&[S("resolve"), S("--timeout"), S("1s"), S("127.0.0.1:1/app:1")]).fails(3, "registry 127.0.0.1:1"),
     row("image-digest", "from-log: file missing").args(&[S("from-log"), S("missing/push.log")]).fails(2, "No such file"),
@@ -480,6 +496,9 @@ const CASES: &[Case] = &[
     // check documents one finding per reference on stdout.
     row("tag-image", "check: not a reference").args(&[S("check"), S("Bad/Ref")]).fails(2, "not fit to deploy").stdout("error[invalid]"),
     row("tag-image", "check: 100 KiB reference").args(&[S("check"), huge("ghcr.io/acme/api:", "")]).fails(2, "not fit to deploy").stdout("error[invalid]"),
+    row("tag-image", "apply: --timeout 0").args(&[S("apply"), S("--timeout"), S("0"), S("127.0.0.1:1/api:staging-abc1234"), S("prod-abc1234")]).fails(2, "is a zero duration"),
+    row("tag-image", "apply: closed port, a fractional --timeout").args(&[S("apply"), S("--timeout"), S("0.5"), S("127.0.0.1:1/api:staging-abc1234"), S("prod-abc1234")]).fails(3, "registry 127.0.0.1:1"),
+    row("tag-image", "check: latest parses and is not fit").args(&[S("check"), S("api:latest")]).fails(1, "1 of 1 reference(s) not fit to deploy").stdout("error[latest]"),
     row("tag-image", "apply: SOURCE without tag").args(&[S("apply"), S("127.0.0.1:1/api"), S("prod-abc1234")]).fails(2, "SOURCE needs a tag or a digest"),
     row("tag-image", "apply: tag with a space").args(&[S("apply"), S("127.0.0.1:1/api:staging-abc1234"), S("bad tag")]).fails(2, "is not a valid tag"),
     row("tag-image", "apply: mutable tag latest").args(&[S("apply"), S("127.0.0.1:1/api:staging-abc1234"), S("latest")]).fails(2, "refusing a mutable-looking tag"),
@@ -579,6 +598,9 @@ const CASES: &[Case] = &[
         .args(&[S("local"), S("--host"), NO_ENGINE, S("--protect-file"), S("list.txt")]).fails(2, "valid UTF-8"),
     row("prune-images", "local: --target-free bad unit").args(&[S("local"), S("--host"), NO_ENGINE, S("--target-free"), S("20X")]).fails(2, "unknown unit \"X\""),
     row("prune-images", "local: --target-free overflow").args(&[S("local"), S("--host"), NO_ENGINE, S("--target-free"), S("99999999999999999999G")]).fails(2, "out of range"),
+    row("prune-images", "local: --timeout 0").args(&[S("local"), S("--host"), NO_ENGINE, S("--timeout"), S("0")]).fails(2, "is a zero duration"),
+    row("prune-images", "registry: --timeout 0").args(&[S("registry"), S("--timeout"), S("0s"), S("127.0.0.1:1/app")]).fails(2, "is a zero duration"),
+    row("prune-images", "local: --target-free fraction with a bad unit").args(&[S("local"), S("--host"), NO_ENGINE, S("--target-free"), S("1.5X")]).fails(2, "unknown unit \"X\""),
     row("prune-images", "local: --min-age not a duration").args(&[S("local"), S("--host"), NO_ENGINE, S("--min-age"), S("forever")]).fails(2, "invalid duration \"forever\""),
     row("prune-images", "registry: REPO with a tag").args(&[S("registry"), S("127.0.0.1:1/app:tag")]).fails(2, "without a tag or digest"),
     row("prune-images", "registry: REPO of 100 KiB").args(&[S("registry"), huge("127.0.0.1:1/", "")]).fails(2, "REPO"),
@@ -927,4 +949,71 @@ fn the_table_covers_every_tool() {
         planted >= 20,
         "only {planted} inputs carry a planted secret"
     );
+}
+
+/// Every duration flag of every tool and subcommand, found in the clap
+/// definitions, reads one grammar (CONVENTIONS.md, Input): fractions and
+/// units alike everywhere, junk refused, and zero refused as a usage error
+/// wherever the flag bounds a wait (a minimum age of zero means something).
+#[test]
+fn every_duration_flag_reads_one_grammar() {
+    const ZERO_MEANS_SOMETHING: &[(&str, &str)] = &[("prune-images", "min-age")];
+    let mut flags = Vec::new();
+    for tool in deploykit_tests::tools::all() {
+        let cmd = (tool.command)();
+        let mut places: Vec<(Option<String>, &clap::Command)> = vec![(None, &cmd)];
+        places.extend(
+            cmd.get_subcommands()
+                .map(|s| (Some(s.get_name().to_owned()), s)),
+        );
+        for (sub, place) in places {
+            for arg in place.get_arguments() {
+                let is_duration = arg
+                    .get_value_names()
+                    .is_some_and(|names| names.iter().any(|n| n.as_str() == "DURATION"));
+                if let (true, Some(long)) = (is_duration, arg.get_long()) {
+                    flags.push((tool.name, sub.clone(), long.to_owned()));
+                }
+            }
+        }
+    }
+    assert!(
+        flags.len() >= 12,
+        "only {} duration flags found: {flags:?}",
+        flags.len()
+    );
+
+    let mut failures = Vec::new();
+    for (tool, sub, long) in &flags {
+        let run = |value: &str| {
+            // Nothing reachable: a run that gets past the flags fails fast.
+            Tool::new(tool)
+                .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+                .args(sub.iter())
+                .arg(format!("--{long}={value}"))
+                .run()
+        };
+        let zero_ok = ZERO_MEANS_SOMETHING.contains(&(tool, long.as_str()));
+        let place = format!("{tool} {} --{long}", sub.as_deref().unwrap_or(""));
+        for good in ["1.5", "1.5s", ".5s", "250ms", "2m", "1h30m"] {
+            let r = run(good);
+            if r.stderr.contains("invalid value") {
+                failures.push(format!("{place} {good}: refused: {}", r.stderr));
+            }
+        }
+        for bad in ["1.5x", "soon", "-1s", "5 5"] {
+            let r = run(bad);
+            if r.code != Some(2) || !r.stderr.contains("invalid duration") {
+                failures.push(format!("{place} {bad}: exit {:?}: {}", r.code, r.stderr));
+            }
+        }
+        for zero in ["0", "0s", "0ms", "0.0"] {
+            let r = run(zero);
+            let refused = r.code == Some(2) && r.stderr.contains("is a zero duration");
+            if refused == zero_ok {
+                failures.push(format!("{place} {zero}: exit {:?}: {}", r.code, r.stderr));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -62,6 +62,7 @@ pub const DOC: ToolDoc = ToolDoc {
             "resolve: the registry or its token service refused the credentials",
         ),
     ],
+    json: "resolve: {\"results\": [{\"input\", \"reference\", \"repository\", \"tag\", \"digest\", \"media_type\", ...}], \"errors\": [{\"input\", \"exit\", \"error\"}]}. from-log: {\"digests\": [{\"reference\", \"repository\", \"tag\", \"digest\", \"size\", \"source\"}]}. fingerprint: {\"fingerprint\", ...}; the subcommands --help give every field.",
 };
 
 /// From a tag, a push log or a build context to a content digest.

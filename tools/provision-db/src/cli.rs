@@ -59,6 +59,7 @@ pub const DOC: ToolDoc = ToolDoc {
             "a login was refused, or the admin role lacks a privilege the plan needs (named)",
         ),
     ],
+    json: "{\"changed\": bool, \"actions\": [{\"object\", \"kind\", \"action\", \"detail\", \"statements\"}]}; a run that fails before it has a plan (bad DSN, unreachable server, the production lock) has only \"error\" and \"exit\".",
 };
 
 /// Converge a Postgres database and its two runtime roles from the three DSNs alone.

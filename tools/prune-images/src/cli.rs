@@ -51,6 +51,7 @@ pub const DOC: ToolDoc = ToolDoc {
             "the engine socket or the registry refused access; registry: the credentials cannot delete, or the registry does not allow deletes (checked before anything is deleted)",
         ),
     ],
+    json: "local: {\"engine\", \"applied\", \"images\": [...], \"out_of_scope\", \"reclaim_estimate\", ...}; registry: {\"repository\", \"applied\", \"manifests\": [...], \"delete_count\", ...}; DESCRIPTION gives every field.",
 };
 
 /// Free disk on deploy hosts and in registries, keeping the rollback window and everything in use.

@@ -45,6 +45,7 @@ pub const DOC: ToolDoc = ToolDoc {
             "bad NAME, flag or template; not a pnpm monorepo root; a file to edit does not parse; a write failed (nothing left behind)",
         ),
     ],
+    json: "Creating: {\"name\", \"package\", \"dry_run\", \"written\", \"template\", \"files\": [...], \"edits\": [...], \"skipped\": [...]}. check: {\"name\", \"current\": bool, \"generated_with\", \"compared_with\", \"files\": [...]}. templates: only \"exit\" (and \"error\").",
 };
 
 /// Generate a deployable, probed service in a pnpm monorepo and wire it in.

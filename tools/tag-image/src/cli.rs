@@ -62,6 +62,7 @@ pub const DOC: ToolDoc = ToolDoc {
             "apply: the registry refused the credentials, or they lack push access",
         ),
     ],
+    json: "name: {\"tag\"}. ref: {\"reference\"}. check: {\"fit\": bool, \"references\": [{\"input\", \"parses\", \"fit\", \"canonical\", \"familiar\", \"registry\", \"repository\", \"path\", \"tag\", \"digest\", \"findings\": [{\"rule\", \"message\"}]}]}: \"parses\" says the text is an image reference, \"fit\" that it is also fit to deploy. apply: {\"source\", \"reference\", \"digest\", \"media_type\", \"dry_run\", \"tags\": [{\"reference\", \"action\", \"previous\", ...}], \"transfer\"}. pin: {\"check\", \"files\": [...]}; the subcommands --help give every field.",
 };
 
 /// Immutable image tags: computed, checked, pinned in manifests and applied in the registry.

@@ -55,6 +55,7 @@ pub const DOC: ToolDoc = ToolDoc {
         ),
         (Exit::Denied, "--connect: a login was refused"),
     ],
+    json: "The check: {\"ok\": bool, \"findings\": [{\"variable\", \"rule\", \"severity\", \"message\"}]}. explain: {\"ok\": bool, \"error\" (when the DSN does not parse), \"connection_kind\", \"options\": {keyword: value}} with the password as ***. rules: {\"rules\": [{\"rule\", \"explanation\"}]}.",
 };
 
 /// Check the three Postgres DSNs of a service and the isolation rules between them.

@@ -56,7 +56,7 @@ fn list_rules(out: &Reporter) -> Result<Exit> {
             .iter()
             .map(|(rule, explanation)| Rule { rule, explanation })
             .collect();
-        out.json_document(&rules)?;
+        out.json_document(&serde_json::json!({ "rules": rules }))?;
     } else {
         for (rule, explanation) in findings::RULES {
             out.line(format_args!("{rule:<22} {explanation}"))?;

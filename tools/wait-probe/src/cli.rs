@@ -72,6 +72,7 @@ pub const DOC: ToolDoc = ToolDoc {
         (Exit::Interrupted, "interrupted by SIGINT"),
         (Exit::Terminated, "terminated by SIGTERM"),
     ],
+    json: "{\"ready\": bool, \"stages\": [{\"target\", \"ready\", \"elapsed_ms\", \"attempts\", \"last_status\", \"last_error\", \"budget_ms\"}]}, one stage per target in order; a stage never reached has 0 attempts. --json cannot be combined with a COMMAND (stdout belongs to it).",
 };
 
 /// Wait for HTTP, TCP and Postgres targets to be ready, stage by stage.
