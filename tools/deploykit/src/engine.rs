@@ -200,16 +200,15 @@ impl Engine {
         let pinged = engine.call("negotiating the API version", || {
             ping_api_version(&engine.endpoint)
         })?;
-        let negotiated = match pinged {
-            Some(server) => engine.with_version(&server, secs)?,
-            None => {
-                // No API-Version header (an engine or proxy that does not
-                // send it): ask `/version`, which every engine answers.
-                let docker = engine.docker.clone();
-                engine.call("negotiating the API version", || {
-                    docker.clone().negotiate_version()
-                })?
-            }
+        let negotiated = if let Some(server) = pinged {
+            engine.with_version(&server, secs)?
+        } else {
+            // No API-Version header (an engine or proxy that does not send
+            // it): ask `/version`, which every engine answers.
+            let docker = engine.docker.clone();
+            engine.call("negotiating the API version", || {
+                docker.clone().negotiate_version()
+            })?
         };
         let version = negotiated.client_version();
         if (version.major_version, version.minor_version) < MIN_API {
