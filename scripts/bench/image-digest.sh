@@ -75,7 +75,7 @@ start_token_service() { # -> prints its port
   input=$header.$claims
   printf '%s.%s' "$input" "$(printf '%s' "$input" | openssl dgst -sha256 -sign "$d/sign.key" | b64url)" >"$d/jwt"
   python3 - "$d/port" "$d/jwt" "$CA/server.crt" "$CA/server.key" "$d/log" >/dev/null 2>&1 <<'PY' &
-import http.server, json, ssl, sys
+import http.server, json, socket, ssl, sys
 port_file, jwt, cert, key, log = sys.argv[1:6]
 token = open(jwt).read().strip()
 body = json.dumps({"token": token, "access_token": token, "expires_in": 86400}).encode()
@@ -92,7 +92,13 @@ class Token(http.server.BaseHTTPRequestHandler):
         with open(log, "a") as f:
             f.write("GET %s\n" % self.path)
 server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Token)
+# The handshake runs in accept(), before the handler sets TCP_NODELAY:
+# set it on the listener (accepted sockets inherit it), and send no TLS 1.3
+# session tickets (no client here resumes), so no small write waits for a
+# delayed ACK.
+server.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.num_tickets = 0
 ctx.load_cert_chain(cert, key)
 server.socket = ctx.wrap_socket(server.socket, server_side=True)
 with open(port_file, "w") as f:
