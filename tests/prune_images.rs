@@ -11,6 +11,7 @@ use deploykit::engine::{Engine, EngineOptions};
 use deploykit::output::{OutputArgs, Reporter};
 use deploykit_tests::Tool;
 use deploykit_tests::engine::{Kind, TestEngine, TestImage};
+use deploykit_tests::faults::EngineProxy;
 use prune_images::local::apply::{self, Outcome};
 use prune_images::local::plan::{self, Options};
 use prune_images::protect::ProtectSet;
@@ -404,6 +405,51 @@ fn protect_as_docker_reads_it(kind: Kind) {
     );
 }
 
+/// A plan reads the engine with three requests: the version from
+/// `/_ping`, the images, the containers. Not `/version`, which podman
+/// answers by running conmon, the runtime and the package manager (on
+/// 500 images it added a fifth to the listing's time); and the plan made
+/// that way is the one the engine's own listing gives.
+fn plan_reads_only_the_listings(kind: Kind) {
+    let engine = TestEngine::start(kind);
+    let old = engine.load(&TestImage::new("reads-old", 30), &format!("{TMP}:old"));
+    engine.load(&TestImage::new("reads-new", 20), &format!("{TMP}:new"));
+    let sock = engine.host().trim_start_matches("unix://").to_owned();
+    let proxy = EngineProxy::start(std::path::Path::new(&sock), &engine.scratch(), usize::MAX);
+    let run = Tool::new("prune-images")
+        .args(["local", "--json", "--keep", "1", "--min-age", "1h"])
+        .env("DOCKER_HOST", proxy.host())
+        .run();
+    run.expect_code(0);
+    let removed = removals(&run.json());
+    assert_eq!(removed, set(&[format!("{TMP}:old")]), "{run}");
+    assert_eq!(
+        engine.image_id(&format!("{TMP}:old")),
+        Some(old),
+        "nothing removed"
+    );
+    let asked: Vec<String> = proxy.forwarded.lock().unwrap().clone();
+    let paths: Vec<&str> = asked
+        .iter()
+        .map(|l| l.split(' ').nth(1).unwrap_or(""))
+        .map(|p| p.split('?').next().unwrap_or(""))
+        .map(without_api_version)
+        .collect();
+    assert_eq!(
+        paths,
+        ["/_ping", "/images/json", "/containers/json"],
+        "{asked:?}"
+    );
+}
+
+/// `/v1.41/images/json` → `/images/json`: the engine answers both.
+fn without_api_version(path: &str) -> &str {
+    path.strip_prefix("/v")
+        .and_then(|rest| rest.find('/').map(|i| &rest[i..]))
+        .filter(|_| path[2..].starts_with(|c: char| c.is_ascii_digit()))
+        .unwrap_or(path)
+}
+
 /// Errors the user sees: no engine, bad input.
 #[test]
 fn errors_have_their_statuses() {
@@ -449,4 +495,10 @@ macro_rules! against_each_engine {
     };
 }
 
-against_each_engine!(policy, race, target_free, protect_as_docker_reads_it);
+against_each_engine!(
+    policy,
+    race,
+    target_free,
+    protect_as_docker_reads_it,
+    plan_reads_only_the_listings
+);
