@@ -392,6 +392,131 @@ fn tls_with_a_test_ca() {
         .expect_code(2);
 }
 
+/// What skopeo (the oracle) says of `host/app:1`: `Ok(digest)` or its error.
+fn skopeo_inspect(host: &str) -> Result<String, String> {
+    deploykit_tests::util::require("skopeo", "skopeo");
+    let home = tempfile::tempdir().expect("home");
+    let out = std::process::Command::new("skopeo")
+        .args([
+            "inspect",
+            "--no-tags",
+            "--tls-verify=false",
+            "--format",
+            "{{.Digest}}",
+        ])
+        .arg(format!("docker://{host}/app:1"))
+        .env("HOME", home.path())
+        .output()
+        .expect("running skopeo inspect");
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+/// A server that is not a registry, and a "registry" serving documents
+/// that are not manifests: resolve refuses each (exit 3, saying what came
+/// back), as skopeo does, instead of printing the hash of what it got.
+/// A well-formed manifest from the same stub is accepted by both, so the
+/// stub itself is not what they refuse.
+#[test]
+fn resolve_refuses_answers_that_are_not_manifests_as_skopeo_does() {
+    use deploykit::registry::model::{DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST};
+    use deploykit_tests::faults::{Answer, Canned};
+
+    // A web server answering `ok` to every path.
+    let web = Canned::start(|_, _| Answer::ok(Some("text/plain"), "ok"));
+    let r = resolve(&["--timeout", "5s", &format!("{}/app:1", web.host())]).run();
+    r.expect_code(3);
+    assert!(r.stdout.is_empty(), "{r}");
+    assert!(
+        r.stderr
+            .contains("Content-Type \"text/plain\" and a body that is not JSON (2 bytes)"),
+        "{r}"
+    );
+    assert!(r.stderr.contains("is not a registry"), "{r}");
+    let ok_digest = format!("sha256:{}", deploykit_tests::util::sha256_hex(b"ok"));
+    assert!(!r.stderr.contains(&ok_digest), "{r}");
+    assert!(skopeo_inspect(&web.host()).is_err());
+    // --digest-only and --json do not turn it into a digest either
+    let r = resolve(&["--digest-only", &format!("{}/app:1", web.host())]).run();
+    r.expect_code(3);
+    assert!(!r.stdout.contains("sha256:"), "{r}");
+
+    // A registry-looking server (its /v2/ answers as distribution does)
+    // serving each body below as the manifest of app:1.
+    let config = br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]},"config":{}}"#;
+    let config_digest = format!("sha256:{}", deploykit_tests::util::sha256_hex(config));
+    let oci = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{OCI_MANIFEST}","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{config_digest}","size":{}}},"layers":[]}}"#,
+        config.len()
+    );
+    let variants: Vec<(&str, Option<&str>, String, &str)> = vec![
+        ("well-formed", Some(OCI_MANIFEST), oci.clone(), ""),
+        (
+            "ok as a manifest",
+            Some(OCI_MANIFEST),
+            "ok".into(),
+            "not valid JSON",
+        ),
+        (
+            "schema 1",
+            Some(DOCKER_MANIFEST),
+            r#"{"schemaVersion":1,"name":"app","tag":"1","fsLayers":[]}"#.into(),
+            "schemaVersion 1, not 2",
+        ),
+        (
+            "a manifest served as an index",
+            Some(OCI_INDEX),
+            oci.clone(),
+            "but the manifest says mediaType",
+        ),
+        (
+            "an HTML error page",
+            Some("text/html; charset=utf-8"),
+            "<html>proxy error</html>".into(),
+            "\"text/html; charset=utf-8\"",
+        ),
+    ];
+    for (what, content_type, body, want) in variants {
+        let (ct, manifest) = (content_type.map(str::to_owned), body.clone());
+        let (cfg, cfg_path) = (config.to_vec(), format!("/v2/app/blobs/{config_digest}"));
+        let stub = Canned::start(move |_, path| match path {
+            "/v2/" => Answer::ok(Some("application/json"), "{}")
+                .header("Docker-Distribution-API-Version", "registry/2.0"),
+            "/v2/app/manifests/1" => Answer::ok(ct.as_deref(), manifest.clone()),
+            p if p == cfg_path => Answer::ok(Some("application/octet-stream"), cfg.clone()),
+            _ => Answer {
+                status: 404,
+                headers: vec![],
+                body: br#"{"errors":[{"code":"NAME_UNKNOWN"}]}"#.to_vec(),
+            },
+        });
+        let r = resolve(&["--timeout", "5s", &format!("{}/app:1", stub.host())]).run();
+        let oracle = skopeo_inspect(&stub.host());
+        if want.is_empty() {
+            r.expect_code(0);
+            let digest = format!(
+                "sha256:{}",
+                deploykit_tests::util::sha256_hex(body.as_bytes())
+            );
+            assert_eq!(
+                r.stdout.trim(),
+                format!("{}/app@{digest}", stub.host()),
+                "{what}"
+            );
+            assert_eq!(oracle.as_deref(), Ok(digest.as_str()), "{what}: skopeo");
+        } else {
+            r.expect_code(3);
+            assert!(r.stdout.is_empty(), "{what}: {r}");
+            assert!(r.stderr.contains(want), "{what}: {r}");
+            assert!(!r.stderr.contains("not a registry"), "{what}: {r}");
+            assert!(oracle.is_err(), "{what}: skopeo accepted it: {oracle:?}");
+        }
+    }
+}
+
 #[test]
 fn a_registry_that_goes_away_exits_3_within_the_budget() {
     let mut reg = TestRegistry::start();

@@ -291,3 +291,133 @@ pub fn manifest_digest(host: &str, repo: &str, reference: &str) -> Option<String
         _ => panic!("HEAD {repo}:{reference}: {resp}"),
     }
 }
+
+// ------------------------------------------------------------- canned
+
+/// One answer of a [`Canned`] server.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// The status code.
+    pub status: u16,
+    /// Extra headers (`Content-Length` and `Connection: close` are added).
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    /// A 200 with `content_type` (none when `None`) and `body`.
+    pub fn ok(content_type: Option<&str>, body: impl Into<Vec<u8>>) -> Answer {
+        Answer {
+            status: 200,
+            headers: content_type
+                .map(|c| vec![("Content-Type".to_owned(), c.to_owned())])
+                .unwrap_or_default(),
+            body: body.into(),
+        }
+    }
+
+    /// Adds a header.
+    #[must_use]
+    pub fn header(mut self, name: &str, value: &str) -> Answer {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+}
+
+type Router = dyn Fn(&str, &str) -> Answer + Send + Sync;
+
+/// A plain-HTTP server on 127.0.0.1 that answers each request with what
+/// its router returns for `(method, path)`: a web server that is not a
+/// registry, or a registry that serves the wrong documents.
+pub struct Canned {
+    port: u16,
+    stop: Arc<AtomicBool>,
+    requests: Arc<AtomicUsize>,
+}
+
+impl Canned {
+    /// Starts the server.
+    pub fn start(router: impl Fn(&str, &str) -> Answer + Send + Sync + 'static) -> Canned {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("canned listener");
+        let port = listener.local_addr().expect("addr").port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let requests = Arc::new(AtomicUsize::new(0));
+        let router: Arc<Router> = Arc::new(router);
+        let (s2, r2) = (Arc::clone(&stop), Arc::clone(&requests));
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                if s2.load(Ordering::SeqCst) {
+                    return;
+                }
+                let Ok(stream) = stream else { continue };
+                let router = Arc::clone(&router);
+                r2.fetch_add(1, Ordering::SeqCst);
+                thread::spawn(move || {
+                    let _ = canned(stream, &*router);
+                });
+            }
+        });
+        Canned {
+            port,
+            stop,
+            requests,
+        }
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Connections accepted so far.
+    pub fn requests(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Canned {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+fn canned(mut stream: TcpStream, router: &Router) -> io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if head.first() == Some(&0x16) {
+            // A TLS ClientHello: answer as Go's HTTP server does, so a
+            // client trying HTTPS first falls back to plain HTTP at once.
+            stream.write_all(b"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n")?;
+            return Ok(());
+        }
+        if stream.read(&mut byte)? == 0 {
+            return Ok(());
+        }
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let mut body = vec![0u8; content_length(&head)];
+    stream.read_exact(&mut body)?;
+    let mut first = head.split_whitespace();
+    let (method, path) = (first.next().unwrap_or(""), first.next().unwrap_or(""));
+    let answer = router(method, path);
+    let mut out = format!("HTTP/1.1 {} Canned\r\n", answer.status);
+    for (k, v) in &answer.headers {
+        out.push_str(&format!("{k}: {v}\r\n"));
+    }
+    out.push_str(&format!(
+        "Content-Length: {}\r\nConnection: close\r\n\r\n",
+        answer.body.len()
+    ));
+    stream.write_all(out.as_bytes())?;
+    if method != "HEAD" {
+        stream.write_all(&answer.body)?;
+    }
+    stream.flush()?;
+    let _ = stream.shutdown(Shutdown::Write);
+    Ok(())
+}
