@@ -75,7 +75,8 @@ impl Pattern {
         self.exclusion
     }
 
-    fn matches(&self, path: &str) -> bool {
+    /// Whether this pattern alone matches `path` (patternmatcher's `match`).
+    pub fn matches(&self, path: &str) -> bool {
         match &self.kind {
             Kind::Exact => path == self.cleaned,
             Kind::Prefix(prefix) => path.starts_with(prefix.as_str()),
@@ -104,6 +105,17 @@ pub struct Matcher {
 impl Matcher {
     /// patternmatcher's `New`: trims, drops empty patterns, cleans, checks syntax.
     pub fn new<S: AsRef<str>>(patterns: &[S]) -> Result<Matcher, PatternError> {
+        Matcher::build(patterns, true)
+    }
+
+    /// The matcher of Docker 20.10's BuildKit client, for the differential
+    /// test's version table: its walker judged patterns only by the Go
+    /// regexp they become (no `filepath.Match` syntax check, tonistiigi/fsutil#108).
+    pub fn new_legacy<S: AsRef<str>>(patterns: &[S]) -> Result<Matcher, PatternError> {
+        Matcher::build(patterns, false)
+    }
+
+    fn build<S: AsRef<str>>(patterns: &[S], check: bool) -> Result<Matcher, PatternError> {
         let mut m = Matcher::default();
         for p in patterns {
             let p = p.as_ref().trim();
@@ -117,7 +129,9 @@ impl Matcher {
                 None => (false, cleaned.clone()),
             };
             m.exclusions |= exclusion;
-            check_match_syntax(&p).map_err(|()| PatternError::BadPattern(p.clone()))?;
+            if check {
+                check_match_syntax(&p).map_err(|()| PatternError::BadPattern(p.clone()))?;
+            }
             let kind = compile(&p).map_err(|e| PatternError::BadRegexp(p.clone(), e))?;
             m.patterns.push(Pattern {
                 cleaned: p,
@@ -175,6 +189,26 @@ impl Matcher {
             }
         }
         (matched, info)
+    }
+
+    /// The deprecated `Matches` of Docker 20.10's walkers: each pattern is
+    /// also tried on the parent of `file` that has as many components as
+    /// the pattern (and only on that one); the last match decides.
+    pub fn matches_by_depth(&self, file: &str) -> bool {
+        let mut matched = false;
+        let parent = dir(file);
+        let parent_dirs: Vec<&str> = parent.split('/').collect();
+        for pattern in &self.patterns {
+            let mut hit = pattern.matches(file);
+            let depth = pattern.cleaned.split('/').count();
+            if !hit && parent != "." && depth <= parent_dirs.len() {
+                hit = pattern.matches(&parent_dirs[..depth].join("/"));
+            }
+            if hit {
+                matched = !pattern.exclusion;
+            }
+        }
+        matched
     }
 
     /// `MatchesOrParentMatches`: whether `file` is excluded, it or a parent
