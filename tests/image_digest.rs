@@ -6,7 +6,7 @@
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use deploykit_tests::registry::{
@@ -691,7 +691,28 @@ fn from_log_reads_push_output_buildx_metadata_and_inspect_json() {
     assert_eq!(j["digests"][1]["tag"], "latest");
     assert_eq!(j["digests"][0]["size"], 528);
 
+    // A CI log with colour codes and bytes that are not UTF-8, from stdin
+    // and from a file: the digest line is still found.
+    let mut raw = b"\x1b[1;34m#5 building\xff\xfe \xe2\x82\x1b[0m\n".to_vec();
+    raw.extend_from_slice(b"The push refers to repository [127.0.0.1:5000/team/api]\n");
+    raw.extend_from_slice(format!("\x1b[32m1.4: digest: {a} size: 528\x1b[0m\r\n").as_bytes());
+    raw.extend_from_slice(b"\xc3( done \x80\n");
+    let r = Tool::new("image-digest")
+        .args(["from-log", "--digest-only", "-"])
+        .stdin(raw.clone())
+        .run();
+    r.expect_code(0);
+    assert_eq!(r.stdout, format!("{a}\n"));
     let dir = tempfile::tempdir().expect("tmp");
+    let ci_log = dir.path().join("ci.log");
+    fs::write(&ci_log, &raw).expect("log");
+    let r = Tool::new("image-digest")
+        .args(["from-log"])
+        .arg_path(&ci_log)
+        .run();
+    r.expect_code(0);
+    assert_eq!(r.stdout, format!("127.0.0.1:5000/team/api@{a}\n"));
+
     let meta = dir.path().join("metadata.json");
     fs::write(
         &meta,
@@ -804,8 +825,8 @@ fn fingerprints_are_stable_and_honour_dockerignore() {
     let short = fingerprint(&tmp.path().join("a"), &["--short", "12", "ctx"]);
     assert_eq!(short, fa["sha256:".len()..][..12]);
     let list = fingerprint(&tmp.path().join("a"), &["--list", "ctx"]);
-    assert!(list.contains(" x ctx/bin/run.sh"), "{list}");
-    assert!(list.contains("ctx/link -> src/main.rs"), "{list}");
+    assert!(list.contains(" x bin/run.sh"), "{list}");
+    assert!(list.contains(" link -> src/main.rs"), "{list}");
     assert!(
         !list.contains("target") && !list.contains("app.log"),
         "{list}"
@@ -819,14 +840,14 @@ fn fingerprints_are_stable_and_honour_dockerignore() {
     assert_eq!(doc["fingerprint"], fa.as_str());
     assert_eq!(doc["files"], 4);
 
-    // several paths together, relative to --root
+    // several paths together, relative to their deepest common directory
     let multi = fingerprint(&tmp.path().join("a"), &["ctx/src", "ctx/Dockerfile"]);
     assert_ne!(multi, fa);
     assert_eq!(
         multi,
         fingerprint(
             &tmp.path().join("a/ctx"),
-            &["--root", "..", "src", "Dockerfile"]
+            &["--root", ".", "src", "Dockerfile"]
         )
     );
 
@@ -842,6 +863,102 @@ fn fingerprints_are_stable_and_honour_dockerignore() {
         .current_dir(&tmp.path().join("a"))
         .run();
     r.expect_code(2);
+    assert!(r.stderr.contains("no common directory below /"), "{r}");
+}
+
+/// A context has one fingerprint wherever it is run from: names are
+/// relative to --root or the deepest directory holding every PATH, never
+/// to the current directory.
+#[test]
+fn fingerprints_do_not_depend_on_the_working_directory() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let repo = tmp.path().join("repo");
+    let api = repo.join("services/api");
+    write_tree(&api, &[0, 1, 2, 3, 4]);
+    fs::create_dir_all(repo.join("packages/db")).expect("db");
+    fs::write(repo.join("packages/db/schema.sql"), "create table t ();\n").expect("sql");
+    fs::write(repo.join("Cargo.lock"), "# lock\n").expect("lock");
+    let abs = api.to_str().expect("utf-8 path");
+
+    let from_repo = fingerprint(&repo, &["services/api"]);
+    for (cwd, args) in [
+        (api.clone(), vec!["."]),
+        (PathBuf::from("/"), vec![abs]),
+        (tmp.path().to_owned(), vec!["repo/services/api"]),
+        (repo.join("services"), vec!["api"]),
+        (repo.clone(), vec!["--root", "services/api", "services/api"]),
+        (api.clone(), vec!["--root", ".", "."]),
+        (
+            tmp.path().to_owned(),
+            vec!["--root", "repo/services/api", "repo/services/api"],
+        ),
+    ] {
+        assert_eq!(
+            fingerprint(&cwd, &args),
+            from_repo,
+            "from {} with {args:?}",
+            cwd.display()
+        );
+    }
+    // the .dockerignore of the context is honoured from everywhere
+    let listed = fingerprint(&PathBuf::from("/"), &["--list", abs]);
+    assert!(!listed.contains("app.log"), "{listed}");
+    assert!(listed.contains(" - src/main.rs"), "{listed}");
+
+    // several paths: names relative to their common directory (the repo)
+    let graph = ["services/api", "packages/db", "Cargo.lock"];
+    let from_root = fingerprint(&repo, &graph);
+    assert_ne!(from_root, from_repo);
+    let up: Vec<String> = graph.iter().map(|p| format!("../../{p}")).collect();
+    let up: Vec<&str> = up.iter().map(String::as_str).collect();
+    assert_eq!(fingerprint(&api, &up), from_root);
+    // --root with PATHs relative to it, from elsewhere
+    let mut with_root = vec!["--root", "repo"];
+    with_root.extend(graph);
+    assert_eq!(fingerprint(tmp.path(), &with_root), from_root);
+    let r = Tool::new("image-digest")
+        .args(["fingerprint", "--json", "--list"])
+        .args(graph)
+        .current_dir(&repo)
+        .run();
+    let doc = r.json();
+    assert_eq!(
+        doc["root"],
+        repo.canonicalize()
+            .expect("canonical")
+            .to_str()
+            .expect("utf-8")
+    );
+    let names: Vec<&str> = doc["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter_map(|e| e["name"].as_str())
+        .collect();
+    assert!(names.contains(&"packages/db/schema.sql"), "{names:?}");
+    assert!(names.contains(&"services/api/src/main.rs"), "{names:?}");
+
+    // a relative PATH with --root that is in neither place, or outside it
+    let r = Tool::new("image-digest")
+        .args(["fingerprint", "--root", "services/api", "packages/db"])
+        .current_dir(&repo)
+        .run();
+    r.expect_code(2);
+    assert!(
+        r.stderr.contains("resolved against the current directory")
+            && r.stderr.contains("outside --root"),
+        "{r}"
+    );
+    let r = Tool::new("image-digest")
+        .args(["fingerprint", "--root", "services/api", "nope"])
+        .current_dir(&repo)
+        .run();
+    r.expect_code(2);
+    assert!(
+        r.stderr.contains("neither against the current directory")
+            && r.stderr.contains("services/api"),
+        "{r}"
+    );
 }
 
 /// The fingerprint hashes several files at once on each thread (SHA-NI

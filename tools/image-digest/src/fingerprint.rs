@@ -210,7 +210,20 @@ pub fn plan(args: &FingerprintArgs) -> Result<Plan> {
                 .iter()
                 .map(|p| canonical(p))
                 .collect::<Result<Vec<_>>>()?;
-            (common_dir(&paths), paths)
+            let root = common_dir(&paths);
+            if root.parent().is_none() {
+                // The whole file system (with /proc and /dev) is no build
+                // context; a user who means it says --root /.
+                return Err(Error::usage(format!(
+                    "the PATHs have no common directory below / (names would be relative to /): give --root, or PATHs inside one directory ({})",
+                    args.paths
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+            (root, paths)
         }
     };
     let context = root.clone();

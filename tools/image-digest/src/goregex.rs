@@ -55,7 +55,7 @@ pub fn translate(go: &str) -> Result<String, GoSyntaxError> {
 fn emit(n: &Node, out: &mut String) {
     match n {
         Node::Lit(c) => {
-            let _ = write!(out, "\\x{{{:X}}}", *c as u32);
+            let _ = write!(out, "\\x{{{:X}}}", u32::from(*c));
         }
         Node::Class(c) => out.push_str(c),
         Node::AnyNotNl => out.push_str("[^\\n]"),
@@ -315,11 +315,11 @@ impl Parser<'_> {
                 Err(self.err("invalid escape sequence (a backreference)"))
             }
             '0'..='7' => {
-                let mut r = c as u32 - '0' as u32;
+                let mut r = c.to_digit(8).unwrap_or(0);
                 for _ in 1..3 {
-                    match octal(self.peek(0)) {
+                    match octal(self.peek(0)).and_then(|d| d.to_digit(8)) {
                         Some(d) => {
-                            r = r * 8 + (d as u32 - '0' as u32);
+                            r = r * 8 + d;
                             self.i += 1;
                         }
                         None => break,
@@ -404,7 +404,7 @@ impl Parser<'_> {
                     return Err(self.err("invalid character class range"));
                 }
             }
-            let _ = write!(items, "\\x{{{:X}}}-\\x{{{:X}}}", lo as u32, hi as u32);
+            let _ = write!(items, "\\x{{{:X}}}-\\x{{{:X}}}", u32::from(lo), u32::from(hi));
         }
         Ok(if items.is_empty() {
             // `[^…]` of nothing cannot occur (a class has at least one
