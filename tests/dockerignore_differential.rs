@@ -180,7 +180,7 @@ fn all_paths(files: &[String]) -> Vec<(String, bool)> {
     // filepath.Walk's order: lexical by name within each directory, which
     // for these names is the byte order of the full paths with `/` first.
     let mut v: Vec<(String, bool)> = set.into_iter().collect();
-    v.sort_by(|a, b| a.0.replace('/', "\0").cmp(&b.0.replace('/', "\0")));
+    v.sort_by_key(|a| a.0.replace('/', "\0"));
     v
 }
 
@@ -420,10 +420,10 @@ fn random_case(rng: &mut Rng, i: usize) -> Case {
         .cloned()
         .collect();
     let mut patterns = Vec::new();
-    for _ in 0..1 + rng.below(4) {
+    for _ in 0..=rng.below(4) {
         let f = rng.pick(&files).clone();
         let parts: Vec<&str> = f.split('/').collect();
-        let mut parts: Vec<String> = parts[..1 + rng.below(parts.len())]
+        let mut parts: Vec<String> = parts[..=rng.below(parts.len())]
             .iter()
             .map(|s| (*s).to_owned())
             .collect();

@@ -407,12 +407,14 @@ fn canned(mut stream: TcpStream, router: &Router) -> io::Result<()> {
     let answer = router(method, path);
     let mut out = format!("HTTP/1.1 {} Canned\r\n", answer.status);
     for (k, v) in &answer.headers {
-        out.push_str(&format!("{k}: {v}\r\n"));
+        out.push_str(k);
+        out.push_str(": ");
+        out.push_str(v);
+        out.push_str("\r\n");
     }
-    out.push_str(&format!(
-        "Content-Length: {}\r\nConnection: close\r\n\r\n",
-        answer.body.len()
-    ));
+    out.push_str("Content-Length: ");
+    out.push_str(&answer.body.len().to_string());
+    out.push_str("\r\nConnection: close\r\n\r\n");
     stream.write_all(out.as_bytes())?;
     if method != "HEAD" {
         stream.write_all(&answer.body)?;

@@ -553,7 +553,7 @@ mod tests {
             }
         }
         paths.sort();
-        let mut infos: std::collections::HashMap<String, MatchInfo> = Default::default();
+        let mut infos = std::collections::HashMap::<String, MatchInfo>::new();
         let mut out = Vec::new();
         for p in &paths {
             let parent = infos.get(&dir(p)).cloned().unwrap_or_default();

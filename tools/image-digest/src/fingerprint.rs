@@ -188,43 +188,40 @@ fn resolve_under_root(path: &Path, root: &Path) -> Result<PathBuf> {
 /// the repository and `fingerprint .` inside `services/api` agree. The
 /// `.dockerignore` honoured is the one at that root.
 pub fn plan(args: &FingerprintArgs) -> Result<Plan> {
-    let (root, paths) = match &args.root {
-        Some(r) => {
-            let root = canonical(r)?;
-            if !root.is_dir() {
-                return Err(Error::usage(format!(
-                    "--root {}: not a directory",
-                    r.display()
-                )));
-            }
-            let paths = args
-                .paths
-                .iter()
-                .map(|p| resolve_under_root(p, &root))
-                .collect::<Result<Vec<_>>>()?;
-            (root, paths)
+    let (root, paths) = if let Some(r) = &args.root {
+        let root = canonical(r)?;
+        if !root.is_dir() {
+            return Err(Error::usage(format!(
+                "--root {}: not a directory",
+                r.display()
+            )));
         }
-        None => {
-            let paths = args
-                .paths
-                .iter()
-                .map(|p| canonical(p))
-                .collect::<Result<Vec<_>>>()?;
-            let root = common_dir(&paths);
-            if root.parent().is_none() {
-                // The whole file system (with /proc and /dev) is no build
-                // context; a user who means it says --root /.
-                return Err(Error::usage(format!(
-                    "the PATHs have no common directory below / (names would be relative to /): give --root, or PATHs inside one directory ({})",
-                    args.paths
-                        .iter()
-                        .map(|p| p.display().to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )));
-            }
-            (root, paths)
+        let paths = args
+            .paths
+            .iter()
+            .map(|p| resolve_under_root(p, &root))
+            .collect::<Result<Vec<_>>>()?;
+        (root, paths)
+    } else {
+        let paths = args
+            .paths
+            .iter()
+            .map(|p| canonical(p))
+            .collect::<Result<Vec<_>>>()?;
+        let root = common_dir(&paths);
+        if root.parent().is_none() {
+            // The whole file system (with /proc and /dev) is no build
+            // context; a user who means it says --root /.
+            return Err(Error::usage(format!(
+                "the PATHs have no common directory below / (names would be relative to /): give --root, or PATHs inside one directory ({})",
+                args.paths
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
         }
+        (root, paths)
     };
     let context = root.clone();
     let ignore = if args.no_ignore {

@@ -147,7 +147,7 @@ impl Parser<'_> {
         self.s.get(self.i + k).copied()
     }
 
-    fn err(&self, what: &str) -> GoSyntaxError {
+    fn err(what: &str) -> GoSyntaxError {
         GoSyntaxError(what.to_owned())
     }
 
@@ -159,28 +159,28 @@ impl Parser<'_> {
         while let Some(c) = self.peek(0) {
             match c {
                 ')' if depth > 0 => return Ok(seq),
-                ')' => return Err(self.err("unexpected )")),
+                ')' => return Err(Self::err("unexpected )")),
                 '(' => {
                     if self.peek(1) == Some('?') {
-                        return Err(self.err("flag groups are not produced here"));
+                        return Err(Self::err("flag groups are not produced here"));
                     }
                     self.i += 1;
                     let inner = self.sequence(depth + 1)?;
                     if self.peek(0) != Some(')') {
-                        return Err(self.err("missing closing )"));
+                        return Err(Self::err("missing closing )"));
                     }
                     self.i += 1;
                     seq.push(Node::Group(inner));
                     last_repeat = false;
                 }
-                '|' => return Err(self.err("alternation is not produced here")),
+                '|' => return Err(Self::err("alternation is not produced here")),
                 '*' | '+' | '?' => {
                     self.i += 1;
                     if last_repeat {
-                        return Err(self.err("invalid nested repetition operator"));
+                        return Err(Self::err("invalid nested repetition operator"));
                     }
                     let Some(prev) = seq.pop() else {
-                        return Err(self.err("missing argument to repetition operator"));
+                        return Err(Self::err("missing argument to repetition operator"));
                     };
                     seq.push(Node::Repeat(Box::new(prev), c));
                     last_repeat = true;
@@ -233,7 +233,7 @@ impl Parser<'_> {
                             seq.push(Node::NotWordBoundary);
                             continue;
                         }
-                        Some('C') => return Err(self.err("invalid escape sequence: \\C")),
+                        Some('C') => return Err(Self::err("invalid escape sequence: \\C")),
                         Some('Q') => {
                             // \Q…\E: literal up to \E or the end of the text.
                             self.i += 2;
@@ -268,7 +268,7 @@ impl Parser<'_> {
             }
         }
         if depth > 0 {
-            return Err(self.err("missing closing )"));
+            return Err(Self::err("missing closing )"));
         }
         Ok(seq)
     }
@@ -281,12 +281,12 @@ impl Parser<'_> {
         }
         let negated = self.peek(1) == Some('P');
         let Some(name) = self.peek(2) else {
-            return Err(self.err("invalid character class range"));
+            return Err(Self::err("invalid character class range"));
         };
         // `\p{…}` cannot arrive here (patternmatcher escapes the brace, and
         // Go then reads the name `\`, which it refuses); a `^` alone is no name.
         let Some(body) = unicode_category(name) else {
-            return Err(self.err("invalid character class range"));
+            return Err(Self::err("invalid character class range"));
         };
         self.i += 3;
         Ok(Some(class_item(body, negated)))
@@ -306,13 +306,13 @@ impl Parser<'_> {
     fn escape(&mut self) -> Result<char, GoSyntaxError> {
         self.i += 1;
         let Some(c) = self.peek(0) else {
-            return Err(self.err("trailing backslash at end of expression"));
+            return Err(Self::err("trailing backslash at end of expression"));
         };
         self.i += 1;
         let octal = |c: Option<char>| c.filter(|c| ('0'..='7').contains(c));
         match c {
             '1'..='7' if octal(self.peek(0)).is_none() => {
-                Err(self.err("invalid escape sequence (a backreference)"))
+                Err(Self::err("invalid escape sequence (a backreference)"))
             }
             '0'..='7' => {
                 let mut r = c.to_digit(8).unwrap_or(0);
@@ -325,16 +325,16 @@ impl Parser<'_> {
                         None => break,
                     }
                 }
-                char::from_u32(r).ok_or_else(|| self.err("invalid escape"))
+                char::from_u32(r).ok_or_else(|| Self::err("invalid escape"))
             }
             'x' => {
                 let hex = |c: Option<char>| c.and_then(|c| c.to_digit(16));
                 match (hex(self.peek(0)), hex(self.peek(1))) {
                     (Some(a), Some(b)) => {
                         self.i += 2;
-                        char::from_u32(a * 16 + b).ok_or_else(|| self.err("invalid escape"))
+                        char::from_u32(a * 16 + b).ok_or_else(|| Self::err("invalid escape"))
                     }
-                    _ => Err(self.err("invalid escape sequence: \\x")),
+                    _ => Err(Self::err("invalid escape sequence: \\x")),
                 }
             }
             'a' => Ok('\u{7}'),
@@ -362,7 +362,7 @@ impl Parser<'_> {
         let mut first = true;
         loop {
             match self.peek(0) {
-                None => return Err(self.err("missing closing ]")),
+                None => return Err(Self::err("missing closing ]")),
                 Some(']') if !first => {
                     self.i += 1;
                     break;
@@ -380,7 +380,7 @@ impl Parser<'_> {
                         None => (name, false),
                     };
                     let Some(body) = posix_class(name) else {
-                        return Err(self.err("invalid character class range"));
+                        return Err(Self::err("invalid character class range"));
                     };
                     items.push_str(&class_item(body, neg));
                     self.i += 2 + rest[..end].chars().count() + 2;
@@ -401,10 +401,15 @@ impl Parser<'_> {
                 self.i += 1;
                 hi = self.class_char()?;
                 if hi < lo {
-                    return Err(self.err("invalid character class range"));
+                    return Err(Self::err("invalid character class range"));
                 }
             }
-            let _ = write!(items, "\\x{{{:X}}}-\\x{{{:X}}}", u32::from(lo), u32::from(hi));
+            let _ = write!(
+                items,
+                "\\x{{{:X}}}-\\x{{{:X}}}",
+                u32::from(lo),
+                u32::from(hi)
+            );
         }
         Ok(if items.is_empty() {
             // `[^…]` of nothing cannot occur (a class has at least one
@@ -419,7 +424,7 @@ impl Parser<'_> {
 
     fn class_char(&mut self) -> Result<char, GoSyntaxError> {
         match self.peek(0) {
-            None => Err(self.err("missing closing ]")),
+            None => Err(Self::err("missing closing ]")),
             Some('\\') => self.escape(),
             Some(c) => {
                 self.i += 1;
