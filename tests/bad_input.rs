@@ -466,7 +466,7 @@ const CASES: &[Case] = &[
     row("image-digest", "from-log: a directory").setup(&[Dir("logs")]).args(&[S("from-log"), S("logs")]).fails(2, "Is a directory"),
     row("image-digest", "from-log: symlink loop")
         .setup(&[Link("a.log", "b.log"), Link("b.log", "a.log")]).args(&[S("from-log"), S("a.log")]).fails(2, "symbolic links"),
-    row("image-digest", "from-log: not UTF-8").args(&[S("from-log"), S("-")]).stdin(Bytes(b"\xff\xfe junk")).fails(2, "valid UTF-8"),
+    row("image-digest", "from-log: not UTF-8 and no digest").args(&[S("from-log"), S("-")]).stdin(Bytes(b"\xff\xfe junk")).fails(1, "no image digest in stdin"),
     row("image-digest", "from-log: no digest in the input").args(&[S("from-log"), S("-")]).stdin(S("")).fails(1, "no image digest in stdin"),
     row("image-digest", "from-log: JSON with a bad digest")
         .args(&[S("from-log"), S("-")]).stdin(S("{\"containerimage.digest\": \"sha256:zz\"}")).fails(1, "no image digest"),
@@ -483,7 +483,27 @@ const CASES: &[Case] = &[
         .fails(2, "Is a directory"),
     row("image-digest", "fingerprint: PATH outside --root")
         .setup(&[Dir("root"), File("other/app.js", S("x\n"))]).args(&[S("fingerprint"), S("--root"), S("root"), S("other")])
-        .fails(2, "outside the root"),
+        .fails(2, "outside --root"),
+    row("image-digest", "fingerprint: PATH neither in the current directory nor under --root")
+        .setup(&[Dir("root")]).args(&[S("fingerprint"), S("--root"), S("root"), S("nope")])
+        .fails(2, "neither against the current directory"),
+    row("image-digest", "fingerprint: the whole file system").args(&[S("fingerprint"), S("/")]).fails(2, "no common directory below /"),
+    row("image-digest", "fingerprint: PATHs with no common directory below /")
+        .setup(&[File("app.js", S("x\n"))]).args(&[S("fingerprint"), S("app.js"), S("/etc/hostname")])
+        .fails(2, "no common directory below /"),
+    row("image-digest", "fingerprint: --root is a file")
+        .setup(&[File("lock", S("x\n"))]).args(&[S("fingerprint"), S("--root"), S("lock"), S("lock")])
+        .fails(2, "not a directory"),
+    row("image-digest", "fingerprint: .dockerignore line of 64 KiB")
+        .setup(&[File("ctx/.dockerignore", Rep { head: "x\n", unit: "a", times: 64 * 1024, tail: "\n" }), File("ctx/app.js", S("x\n"))])
+        .args(&[S("fingerprint"), S("ctx")])
+        .fails(2, "token too long"),
+    row("image-digest", "fingerprint: .dockerignore escape Go refuses")
+        .setup(&[File("ctx/.dockerignore", S("app\\é\n")), File("ctx/app.js", S("x\n"))]).args(&[S("fingerprint"), S("ctx")])
+        .fails(2, "invalid escape sequence"),
+    row("image-digest", "fingerprint: .dockerignore class Go refuses")
+        .setup(&[File("ctx/.dockerignore", S("[[:nope:]]\n")), File("ctx/app.js", S("x\n"))]).args(&[S("fingerprint"), S("ctx")])
+        .fails(2, "invalid character class"),
     row("image-digest", "fingerprint: --root missing").args(&[S("fingerprint"), S("--root"), S("missing"), S(".")]).fails(2, "No such file"),
     row("image-digest", "fingerprint: --short 0").args(&[S("fingerprint"), S("--short"), S("0"), S(".")]).fails(2, "0 is not in 4..=64"),
     row("image-digest", "fingerprint: --jobs 0").args(&[S("fingerprint"), S("--jobs"), S("0"), S(".")]).fails(2, "0 is not in 1.."),

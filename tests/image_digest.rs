@@ -6,7 +6,7 @@
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use deploykit_tests::faults::WireTap;
@@ -393,6 +393,131 @@ fn tls_with_a_test_ca() {
         .expect_code(2);
 }
 
+/// What skopeo (the oracle) says of `host/app:1`: `Ok(digest)` or its error.
+fn skopeo_inspect(host: &str) -> Result<String, String> {
+    deploykit_tests::util::require("skopeo", "skopeo");
+    let home = tempfile::tempdir().expect("home");
+    let out = std::process::Command::new("skopeo")
+        .args([
+            "inspect",
+            "--no-tags",
+            "--tls-verify=false",
+            "--format",
+            "{{.Digest}}",
+        ])
+        .arg(format!("docker://{host}/app:1"))
+        .env("HOME", home.path())
+        .output()
+        .expect("running skopeo inspect");
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+/// A server that is not a registry, and a "registry" serving documents
+/// that are not manifests: resolve refuses each (exit 3, saying what came
+/// back), as skopeo does, instead of printing the hash of what it got.
+/// A well-formed manifest from the same stub is accepted by both, so the
+/// stub itself is not what they refuse.
+#[test]
+fn resolve_refuses_answers_that_are_not_manifests_as_skopeo_does() {
+    use deploykit::registry::model::{DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST};
+    use deploykit_tests::faults::{Answer, Scripted};
+
+    // A web server answering `ok` to every path.
+    let web = Scripted::start(|_, _| Answer::ok(Some("text/plain"), "ok"));
+    let r = resolve(&["--timeout", "5s", &format!("{}/app:1", web.host())]).run();
+    r.expect_code(3);
+    assert!(r.stdout.is_empty(), "{r}");
+    assert!(
+        r.stderr
+            .contains("Content-Type \"text/plain\" and a body that is not JSON (2 bytes)"),
+        "{r}"
+    );
+    assert!(r.stderr.contains("is not a registry"), "{r}");
+    let ok_digest = format!("sha256:{}", deploykit_tests::util::sha256_hex(b"ok"));
+    assert!(!r.stderr.contains(&ok_digest), "{r}");
+    assert!(skopeo_inspect(&web.host()).is_err());
+    // --digest-only and --json do not turn it into a digest either
+    let r = resolve(&["--digest-only", &format!("{}/app:1", web.host())]).run();
+    r.expect_code(3);
+    assert!(!r.stdout.contains("sha256:"), "{r}");
+
+    // A registry-looking server (its /v2/ answers as distribution does)
+    // serving each body below as the manifest of app:1.
+    let config = br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]},"config":{}}"#;
+    let config_digest = format!("sha256:{}", deploykit_tests::util::sha256_hex(config));
+    let oci = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{OCI_MANIFEST}","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{config_digest}","size":{}}},"layers":[]}}"#,
+        config.len()
+    );
+    let variants: Vec<(&str, Option<&str>, String, &str)> = vec![
+        ("well-formed", Some(OCI_MANIFEST), oci.clone(), ""),
+        (
+            "ok as a manifest",
+            Some(OCI_MANIFEST),
+            "ok".into(),
+            "not valid JSON",
+        ),
+        (
+            "schema 1",
+            Some(DOCKER_MANIFEST),
+            r#"{"schemaVersion":1,"name":"app","tag":"1","fsLayers":[]}"#.into(),
+            "schemaVersion 1, not 2",
+        ),
+        (
+            "a manifest served as an index",
+            Some(OCI_INDEX),
+            oci.clone(),
+            "but the manifest says mediaType",
+        ),
+        (
+            "an HTML error page",
+            Some("text/html; charset=utf-8"),
+            "<html>proxy error</html>".into(),
+            "\"text/html; charset=utf-8\"",
+        ),
+    ];
+    for (what, content_type, body, want) in variants {
+        let (ct, manifest) = (content_type.map(str::to_owned), body.clone());
+        let (cfg, cfg_path) = (config.to_vec(), format!("/v2/app/blobs/{config_digest}"));
+        let stub = Scripted::start(move |_, request| match request.target() {
+            "/v2/" => Answer::ok(Some("application/json"), "{}")
+                .header("Docker-Distribution-API-Version", "registry/2.0"),
+            "/v2/app/manifests/1" => Answer::ok(ct.as_deref(), manifest.clone()),
+            p if p == cfg_path => Answer::ok(Some("application/octet-stream"), cfg.clone()),
+            _ => Answer {
+                status: 404,
+                headers: vec![],
+                body: br#"{"errors":[{"code":"NAME_UNKNOWN"}]}"#.to_vec(),
+            },
+        });
+        let r = resolve(&["--timeout", "5s", &format!("{}/app:1", stub.host())]).run();
+        let oracle = skopeo_inspect(&stub.host());
+        if want.is_empty() {
+            r.expect_code(0);
+            let digest = format!(
+                "sha256:{}",
+                deploykit_tests::util::sha256_hex(body.as_bytes())
+            );
+            assert_eq!(
+                r.stdout.trim(),
+                format!("{}/app@{digest}", stub.host()),
+                "{what}"
+            );
+            assert_eq!(oracle.as_deref(), Ok(digest.as_str()), "{what}: skopeo");
+        } else {
+            r.expect_code(3);
+            assert!(r.stdout.is_empty(), "{what}: {r}");
+            assert!(r.stderr.contains(want), "{what}: {r}");
+            assert!(!r.stderr.contains("not a registry"), "{what}: {r}");
+            assert!(oracle.is_err(), "{what}: skopeo accepted it: {oracle:?}");
+        }
+    }
+}
+
 /// The two rules of the scheme choice without `--plain-http`: a loopback
 /// registry that speaks TLS is only ever reached over TLS (credentials
 /// included), one that speaks plain HTTP works with no flag; and a
@@ -656,7 +781,28 @@ fn from_log_reads_push_output_buildx_metadata_and_inspect_json() {
     assert_eq!(j["digests"][1]["tag"], "latest");
     assert_eq!(j["digests"][0]["size"], 528);
 
+    // A CI log with colour codes and bytes that are not UTF-8, from stdin
+    // and from a file: the digest line is still found.
+    let mut raw = b"\x1b[1;34m#5 building\xff\xfe \xe2\x82\x1b[0m\n".to_vec();
+    raw.extend_from_slice(b"The push refers to repository [127.0.0.1:5000/team/api]\n");
+    raw.extend_from_slice(format!("\x1b[32m1.4: digest: {a} size: 528\x1b[0m\r\n").as_bytes());
+    raw.extend_from_slice(b"\xc3( done \x80\n");
+    let r = Tool::new("image-digest")
+        .args(["from-log", "--digest-only", "-"])
+        .stdin(raw.clone())
+        .run();
+    r.expect_code(0);
+    assert_eq!(r.stdout, format!("{a}\n"));
     let dir = tempfile::tempdir().expect("tmp");
+    let ci_log = dir.path().join("ci.log");
+    fs::write(&ci_log, &raw).expect("log");
+    let r = Tool::new("image-digest")
+        .args(["from-log"])
+        .arg_path(&ci_log)
+        .run();
+    r.expect_code(0);
+    assert_eq!(r.stdout, format!("127.0.0.1:5000/team/api@{a}\n"));
+
     let meta = dir.path().join("metadata.json");
     fs::write(
         &meta,
@@ -769,8 +915,8 @@ fn fingerprints_are_stable_and_honour_dockerignore() {
     let short = fingerprint(&tmp.path().join("a"), &["--short", "12", "ctx"]);
     assert_eq!(short, fa["sha256:".len()..][..12]);
     let list = fingerprint(&tmp.path().join("a"), &["--list", "ctx"]);
-    assert!(list.contains(" x ctx/bin/run.sh"), "{list}");
-    assert!(list.contains("ctx/link -> src/main.rs"), "{list}");
+    assert!(list.contains(" x bin/run.sh"), "{list}");
+    assert!(list.contains(" link -> src/main.rs"), "{list}");
     assert!(
         !list.contains("target") && !list.contains("app.log"),
         "{list}"
@@ -784,14 +930,14 @@ fn fingerprints_are_stable_and_honour_dockerignore() {
     assert_eq!(doc["fingerprint"], fa.as_str());
     assert_eq!(doc["files"], 4);
 
-    // several paths together, relative to --root
+    // several paths together, relative to their deepest common directory
     let multi = fingerprint(&tmp.path().join("a"), &["ctx/src", "ctx/Dockerfile"]);
     assert_ne!(multi, fa);
     assert_eq!(
         multi,
         fingerprint(
             &tmp.path().join("a/ctx"),
-            &["--root", "..", "src", "Dockerfile"]
+            &["--root", ".", "src", "Dockerfile"]
         )
     );
 
@@ -807,6 +953,102 @@ fn fingerprints_are_stable_and_honour_dockerignore() {
         .current_dir(&tmp.path().join("a"))
         .run();
     r.expect_code(2);
+    assert!(r.stderr.contains("no common directory below /"), "{r}");
+}
+
+/// A context has one fingerprint wherever it is run from: names are
+/// relative to --root or the deepest directory holding every PATH, never
+/// to the current directory.
+#[test]
+fn fingerprints_do_not_depend_on_the_working_directory() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let repo = tmp.path().join("repo");
+    let api = repo.join("services/api");
+    write_tree(&api, &[0, 1, 2, 3, 4]);
+    fs::create_dir_all(repo.join("packages/db")).expect("db");
+    fs::write(repo.join("packages/db/schema.sql"), "create table t ();\n").expect("sql");
+    fs::write(repo.join("Cargo.lock"), "# lock\n").expect("lock");
+    let abs = api.to_str().expect("utf-8 path");
+
+    let from_repo = fingerprint(&repo, &["services/api"]);
+    for (cwd, args) in [
+        (api.clone(), vec!["."]),
+        (PathBuf::from("/"), vec![abs]),
+        (tmp.path().to_owned(), vec!["repo/services/api"]),
+        (repo.join("services"), vec!["api"]),
+        (repo.clone(), vec!["--root", "services/api", "services/api"]),
+        (api.clone(), vec!["--root", ".", "."]),
+        (
+            tmp.path().to_owned(),
+            vec!["--root", "repo/services/api", "repo/services/api"],
+        ),
+    ] {
+        assert_eq!(
+            fingerprint(&cwd, &args),
+            from_repo,
+            "from {} with {args:?}",
+            cwd.display()
+        );
+    }
+    // the .dockerignore of the context is honoured from everywhere
+    let listed = fingerprint(&PathBuf::from("/"), &["--list", abs]);
+    assert!(!listed.contains("app.log"), "{listed}");
+    assert!(listed.contains(" - src/main.rs"), "{listed}");
+
+    // several paths: names relative to their common directory (the repo)
+    let graph = ["services/api", "packages/db", "Cargo.lock"];
+    let from_root = fingerprint(&repo, &graph);
+    assert_ne!(from_root, from_repo);
+    let up: Vec<String> = graph.iter().map(|p| format!("../../{p}")).collect();
+    let up: Vec<&str> = up.iter().map(String::as_str).collect();
+    assert_eq!(fingerprint(&api, &up), from_root);
+    // --root with PATHs relative to it, from elsewhere
+    let mut with_root = vec!["--root", "repo"];
+    with_root.extend(graph);
+    assert_eq!(fingerprint(tmp.path(), &with_root), from_root);
+    let r = Tool::new("image-digest")
+        .args(["fingerprint", "--json", "--list"])
+        .args(graph)
+        .current_dir(&repo)
+        .run();
+    let doc = r.json();
+    assert_eq!(
+        doc["root"],
+        repo.canonicalize()
+            .expect("canonical")
+            .to_str()
+            .expect("utf-8")
+    );
+    let names: Vec<&str> = doc["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter_map(|e| e["name"].as_str())
+        .collect();
+    assert!(names.contains(&"packages/db/schema.sql"), "{names:?}");
+    assert!(names.contains(&"services/api/src/main.rs"), "{names:?}");
+
+    // a relative PATH with --root that is in neither place, or outside it
+    let r = Tool::new("image-digest")
+        .args(["fingerprint", "--root", "services/api", "packages/db"])
+        .current_dir(&repo)
+        .run();
+    r.expect_code(2);
+    assert!(
+        r.stderr.contains("resolved against the current directory")
+            && r.stderr.contains("outside --root"),
+        "{r}"
+    );
+    let r = Tool::new("image-digest")
+        .args(["fingerprint", "--root", "services/api", "nope"])
+        .current_dir(&repo)
+        .run();
+    r.expect_code(2);
+    assert!(
+        r.stderr.contains("neither against the current directory")
+            && r.stderr.contains("services/api"),
+        "{r}"
+    );
 }
 
 /// The fingerprint hashes several files at once on each thread (SHA-NI
@@ -846,7 +1088,8 @@ fn listed_hashes_match_sha256sum_for_every_size_and_thread_count() {
     let mut expected: Vec<(String, String)> = String::from_utf8_lossy(&peer.stdout)
         .lines()
         .filter_map(|l| l.split_once("  "))
-        .map(|(h, n)| (n.to_owned(), h.to_owned()))
+        // names are relative to the context, as the fingerprint lists them
+        .map(|(h, n)| (n.trim_start_matches("ctx/").to_owned(), h.to_owned()))
         .collect();
     expected.sort();
     assert_eq!(expected.len(), sizes.len());

@@ -11,6 +11,7 @@
 
 mod bad_input;
 mod cli_cases;
+mod dockerignore_differential;
 mod entry;
 mod fault_matrix;
 mod gitops_lane;

@@ -50,7 +50,7 @@ complete -c image-digest -n "__fish_image_digest_using_subcommand from-log" -l j
 complete -c image-digest -n "__fish_image_digest_using_subcommand from-log" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c image-digest -n "__fish_image_digest_using_subcommand from-log" -s v -l verbose -d 'Print more detail on stderr'
 complete -c image-digest -n "__fish_image_digest_using_subcommand from-log" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c image-digest -n "__fish_image_digest_using_subcommand fingerprint" -l root -d 'Names are relative to this directory [default: the current directory]' -r -F
+complete -c image-digest -n "__fish_image_digest_using_subcommand fingerprint" -l root -d 'Names are relative to this directory [default: the deepest directory containing every PATH]. A relative PATH is looked up in the current directory, then under DIR' -r -F
 complete -c image-digest -n "__fish_image_digest_using_subcommand fingerprint" -l short -d 'Print only the first N hex digits (for tags such as `api-3f2a9c01be47`)' -r
 complete -c image-digest -n "__fish_image_digest_using_subcommand fingerprint" -l jobs -d 'Hash with this many threads [default: all cores]' -r
 complete -c image-digest -n "__fish_image_digest_using_subcommand fingerprint" -l list -d 'Print each included file with its hash before the fingerprint (on stdout)'

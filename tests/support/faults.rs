@@ -423,6 +423,7 @@ impl Request {
 }
 
 /// What a [`Scripted`] server answers: status, extra headers, body.
+#[derive(Debug, Clone)]
 pub struct Answer {
     /// The status code.
     pub status: u16,
@@ -439,6 +440,15 @@ impl Answer {
             status,
             headers: Vec::new(),
             body: body.into(),
+        }
+    }
+
+    /// A 200 with `content_type` (none when `None`) and `body`.
+    pub fn ok(content_type: Option<&str>, body: impl Into<Vec<u8>>) -> Answer {
+        let answer = Answer::new(200, body);
+        match content_type {
+            Some(c) => answer.header("Content-Type", c),
+            None => answer,
         }
     }
 

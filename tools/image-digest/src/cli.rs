@@ -51,11 +51,11 @@ pub const DOC: ToolDoc = ToolDoc {
         ),
         (
             Exit::Usage,
-            "bad flag, unparseable image reference, unreadable file or .dockerignore pattern",
+            "bad flag, unparseable image reference, unreadable file, a .dockerignore pattern or line Docker refuses, a PATH outside --root",
         ),
         (
             Exit::Remote,
-            "resolve: the registry was unreachable or misbehaved within --timeout",
+            "resolve: the registry was unreachable or misbehaved within --timeout, or answered with something that is not a manifest",
         ),
         (
             Exit::Denied,
@@ -101,6 +101,13 @@ pub enum Command {
 /// --json prints {"results": [{input, reference, repository, tag,
 /// digest, media_type, size, platform?: {platform, digest, media_type,
 /// size}}]}.
+///
+/// What the registry sends is verified before it is hashed: its
+/// Content-Type must be one of the four manifest types asked for (OCI
+/// index and manifest, Docker list and schema 2) and the body that
+/// document (schemaVersion 2, a matching mediaType); otherwise exit 3,
+/// saying what came back, and whether the server speaks the registry
+/// API at all (GET /v2/).
 ///
 /// Credentials: --username with --password-stdin, else REGISTRY_TOKEN
 /// (sent as a bearer token, or as the password of the token exchange),
@@ -151,18 +158,28 @@ pub struct FromLogArgs {
 /// Content fingerprint of a build context or of several paths together
 ///
 /// The same bytes, names, exec bits and symlink targets give the same
-/// fingerprint on any machine, whatever the mtimes, owners or walk
-/// order. Names are taken relative to --root; the .dockerignore at the
-/// context root (the single PATH given, else --root) is honoured with
-/// Docker's semantics. Prints `sha256:…`; --json prints {fingerprint,
-/// short?, files, bytes, root, ignore_file?, entries? (with --list)}.
+/// fingerprint on any machine, whatever the mtimes, owners, walk order
+/// or current directory. Names are relative to the root: --root, else
+/// the deepest directory containing every PATH (one directory: itself;
+/// one file: its parent). So `fingerprint services/api` from the
+/// repository and `fingerprint .` inside services/api agree, and
+/// `fingerprint services/api packages/db Cargo.lock` names files from
+/// the repository root. The .dockerignore at the root is honoured as
+/// current Docker (BuildKit) reads it: Go's meaning of escapes and
+/// classes, a line of 64 KiB or more refused, an exception re-includes
+/// only what it matches (`p/q/r` then `!p` leaves p/q/r out), and a
+/// wildcard exception (`!**/*.txt`) reaches into an excluded directory,
+/// which the classic builder does not. A directory excluded but holding
+/// included files counts, as the build creates it. Prints `sha256:…`;
+/// --json prints {fingerprint, short?, files, bytes, root, ignore_file?,
+/// entries? (with --list)}.
 #[derive(Debug, Args)]
 pub struct FingerprintArgs {
     /// Files or directories to include
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<PathBuf>,
 
-    /// Names are relative to this directory [default: the current directory]
+    /// Names are relative to this directory [default: the deepest directory containing every PATH]. A relative PATH is looked up in the current directory, then under DIR
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
 

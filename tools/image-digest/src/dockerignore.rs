@@ -1,16 +1,33 @@
-//! `.dockerignore` with Docker's exact semantics (moby/patternmatcher).
+//! `.dockerignore` with current Docker's exact semantics (moby/patternmatcher
+//! as BuildKit's file walker uses it).
 //!
 //! Not gitignore: every pattern is anchored at the context root (`*.log`
 //! only matches at the top; `**/*.log` matches anywhere), `*` and `?` never
 //! cross `/`, `**` crosses any number of directories, a pattern that
 //! matches a directory excludes everything below it, `!` re-includes, and
 //! the last matching pattern wins. Patterns are cleaned like Go's
-//! `filepath.Clean` (`./a/` is `a`), and a file is matched with
-//! `MatchesOrParentMatches`: it or any parent directory matching counts.
-//! Each pattern is compiled to a regular expression exactly as
-//! patternmatcher's `compile` does, with its exact/prefix/suffix shortcuts.
+//! `filepath.Clean` (`./a/` is `a`) and checked like `filepath.Match`.
+//!
+//! Each pattern becomes the Go regexp patternmatcher's `compile` builds,
+//! with its exact/prefix/suffix shortcuts, and that Go text is translated
+//! by [`crate::goregex`] so escapes and classes keep Go's meaning (Rust's
+//! `regex` reads `\w`, `\<`, `[a&&b]`, `\0` and more differently).
+//!
+//! A walk matches with [`Matcher::matches_using_parent_results`], as
+//! BuildKit's walker does since tonistiigi/fsutil#114: a pattern that
+//! matched a directory counts for everything below it, but an exception
+//! only re-includes what it matches itself (`p/q/r` then `!p` leaves
+//! `p/q/r` out). Inside an excluded directory BuildKit still looks for
+//! files an exception re-includes, wildcard exceptions too (fsutil#121);
+//! the classic builder only enters the directory when an exception
+//! starts with its path. Where they differ this follows BuildKit.
 
 use regex::Regex;
+
+use crate::goregex;
+
+/// bufio.Scanner's default limit: Docker fails on a longer line.
+pub const MAX_LINE: usize = 64 * 1024;
 
 /// Why a pattern list is unusable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -21,6 +38,14 @@ pub enum PatternError {
     /// Go's `filepath.ErrBadPattern`.
     #[error("syntax error in pattern {0:?}")]
     BadPattern(String),
+    /// A pattern whose Go regexp Go refuses (Docker fails the build).
+    #[error("syntax error in pattern {0:?}: {1}")]
+    BadRegexp(String, String),
+    /// A line of 64 KiB or more: bufio.Scanner's `token too long`.
+    #[error(
+        "line {0} is {1} bytes long: Docker refuses lines of 64 KiB or more (bufio.Scanner: token too long)"
+    )]
+    LineTooLong(usize, usize),
 }
 
 #[derive(Debug, Clone)]
@@ -50,7 +75,8 @@ impl Pattern {
         self.exclusion
     }
 
-    fn matches(&self, path: &str) -> bool {
+    /// Whether this pattern alone matches `path` (patternmatcher's `match`).
+    pub fn matches(&self, path: &str) -> bool {
         match &self.kind {
             Kind::Exact => path == self.cleaned,
             Kind::Prefix(prefix) => path.starts_with(prefix.as_str()),
@@ -63,6 +89,12 @@ impl Pattern {
     }
 }
 
+/// What a directory's match hands to its children: which patterns matched it.
+#[derive(Debug, Clone, Default)]
+pub struct MatchInfo {
+    parent_matched: Vec<bool>,
+}
+
 /// An ordered list of patterns: patternmatcher's `PatternMatcher`.
 #[derive(Debug, Clone, Default)]
 pub struct Matcher {
@@ -73,6 +105,17 @@ pub struct Matcher {
 impl Matcher {
     /// patternmatcher's `New`: trims, drops empty patterns, cleans, checks syntax.
     pub fn new<S: AsRef<str>>(patterns: &[S]) -> Result<Matcher, PatternError> {
+        Matcher::build(patterns, true)
+    }
+
+    /// The matcher of Docker 20.10's BuildKit client, for the differential
+    /// test's version table: its walker judged patterns only by the Go
+    /// regexp they become (no `filepath.Match` syntax check, tonistiigi/fsutil#108).
+    pub fn new_legacy<S: AsRef<str>>(patterns: &[S]) -> Result<Matcher, PatternError> {
+        Matcher::build(patterns, false)
+    }
+
+    fn build<S: AsRef<str>>(patterns: &[S], check: bool) -> Result<Matcher, PatternError> {
         let mut m = Matcher::default();
         for p in patterns {
             let p = p.as_ref().trim();
@@ -86,8 +129,10 @@ impl Matcher {
                 None => (false, cleaned.clone()),
             };
             m.exclusions |= exclusion;
-            check_match_syntax(&p).map_err(|()| PatternError::BadPattern(p.clone()))?;
-            let kind = compile(&p).map_err(|()| PatternError::BadPattern(p.clone()))?;
+            if check {
+                check_match_syntax(&p).map_err(|()| PatternError::BadPattern(p.clone()))?;
+            }
+            let kind = compile(&p).map_err(|e| PatternError::BadRegexp(p.clone(), e))?;
             m.patterns.push(Pattern {
                 cleaned: p,
                 exclusion,
@@ -107,9 +152,69 @@ impl Matcher {
         self.exclusions
     }
 
-    /// `MatchesOrParentMatches`: whether `file` (slash-separated, relative
-    /// to the context root) is excluded, it or a parent directory matching;
-    /// the last matching pattern decides.
+    /// `MatchesUsingParentResults`: whether `file` (slash-separated,
+    /// relative to the context root) is excluded, given what its parent
+    /// directory's call returned (the default for a top-level entry), and
+    /// what to hand to its children. A pattern that matched the parent
+    /// counts as matching `file`; others are tried on `file` alone. With a
+    /// default `parent`, parents are tried as in
+    /// [`matches_or_parent_matches`](Self::matches_or_parent_matches).
+    pub fn matches_using_parent_results(
+        &self,
+        file: &str,
+        parent: &MatchInfo,
+    ) -> (bool, MatchInfo) {
+        let inherited =
+            (parent.parent_matched.len() == self.patterns.len()).then_some(&parent.parent_matched);
+        let mut info = MatchInfo {
+            parent_matched: vec![false; self.patterns.len()],
+        };
+        let mut matched = false;
+        let parent_path = dir(file);
+        for (i, pattern) in self.patterns.iter().enumerate() {
+            let mut hit = inherited.is_some_and(|m| m[i]);
+            if !hit {
+                if pattern.exclusion != matched {
+                    continue;
+                }
+                hit = pattern.matches(file);
+                if !hit && inherited.is_none() && parent_path != "." {
+                    let dirs: Vec<&str> = parent_path.split('/').collect();
+                    hit = (0..dirs.len()).any(|k| pattern.matches(&dirs[..=k].join("/")));
+                }
+            }
+            info.parent_matched[i] = hit;
+            if hit {
+                matched = !pattern.exclusion;
+            }
+        }
+        (matched, info)
+    }
+
+    /// The deprecated `Matches` of Docker 20.10's walkers: each pattern is
+    /// also tried on the parent of `file` that has as many components as
+    /// the pattern (and only on that one); the last match decides.
+    pub fn matches_by_depth(&self, file: &str) -> bool {
+        let mut matched = false;
+        let parent = dir(file);
+        let parent_dirs: Vec<&str> = parent.split('/').collect();
+        for pattern in &self.patterns {
+            let mut hit = pattern.matches(file);
+            let depth = pattern.cleaned.split('/').count();
+            if !hit && parent != "." && depth <= parent_dirs.len() {
+                hit = pattern.matches(&parent_dirs[..depth].join("/"));
+            }
+            if hit {
+                matched = !pattern.exclusion;
+            }
+        }
+        matched
+    }
+
+    /// `MatchesOrParentMatches`: whether `file` is excluded, it or a parent
+    /// directory matching each pattern; the last matching pattern decides.
+    /// What walkers used before fsutil#114 (Docker 20.10's BuildKit
+    /// client); kept to describe that version in the differential test.
     pub fn matches_or_parent_matches(&self, file: &str) -> bool {
         let mut matched = false;
         let parent = dir(file);
@@ -133,6 +238,19 @@ impl Matcher {
         }
         matched
     }
+}
+
+/// ignorefile's `ReadAll` on the bytes of a `.dockerignore`: lines as
+/// bufio.Scanner splits them (`\n`, one trailing `\r` dropped), refused as
+/// Docker refuses them when one is 64 KiB or longer, then
+/// [`read_patterns`].
+pub fn read_patterns_bytes(bytes: &[u8]) -> Result<Vec<String>, PatternError> {
+    for (i, line) in bytes.split(|b| *b == b'\n').enumerate() {
+        if line.len() >= MAX_LINE {
+            return Err(PatternError::LineTooLong(i + 1, line.len()));
+        }
+    }
+    Ok(read_patterns(&String::from_utf8_lossy(bytes)))
 }
 
 /// ignorefile's `ReadAll`: the patterns of a `.dockerignore` file. Comments
@@ -266,8 +384,9 @@ fn class_char(chars: &[char], i: &mut usize) -> Result<char, ()> {
     }
 }
 
-/// patternmatcher's `compile`, for `/` as the separator.
-fn compile(pattern: &str) -> Result<Kind, ()> {
+/// patternmatcher's `compile`, for `/` as the separator: the Go regexp
+/// text exactly as moby builds it, then translated with Go's meaning.
+fn compile(pattern: &str) -> Result<Kind, String> {
     #[derive(PartialEq, Clone, Copy)]
     enum T {
         Exact,
@@ -320,7 +439,8 @@ fn compile(pattern: &str) -> Result<Kind, ()> {
                 re.push(next);
                 t = T::Regex;
             } else {
-                re.push_str("\\\\");
+                // As in moby: a lone `\` (filepath.Match refuses it first).
+                re.push('\\');
             }
         } else if ch == '[' || ch == ']' {
             re.push(ch);
@@ -337,7 +457,10 @@ fn compile(pattern: &str) -> Result<Kind, ()> {
         T::Suffix => Ok(Kind::Suffix(pattern[2..].to_owned())),
         T::Regex => {
             re.push('$');
-            Regex::new(&re).map(Kind::Regex).map_err(|_| ())
+            let rust = goregex::translate(&re).map_err(|e| e.0)?;
+            Regex::new(&rust)
+                .map(Kind::Regex)
+                .map_err(|e| format!("internal: {rust:?} from Go {re:?}: {e}"))
         }
     }
 }
@@ -413,6 +536,105 @@ mod tests {
             assert!(Matcher::new(&[bad]).is_err(), "{bad}");
         }
         assert!(Matcher::new(&["", "  ", "ok"]).unwrap().patterns().len() == 1);
+    }
+
+    /// The files of `tree` a BuildKit walk includes: every directory
+    /// matched with its parent's results, as `fingerprint` walks.
+    fn walk(patterns: &[&str], tree: &[&str]) -> Vec<String> {
+        let m = Matcher::new(patterns).unwrap();
+        let mut paths: Vec<String> = Vec::new();
+        for f in tree {
+            let parts: Vec<&str> = f.split('/').collect();
+            for k in 1..=parts.len() {
+                let p = parts[..k].join("/");
+                if !paths.contains(&p) {
+                    paths.push(p);
+                }
+            }
+        }
+        paths.sort();
+        let mut infos = std::collections::HashMap::<String, MatchInfo>::new();
+        let mut out = Vec::new();
+        for p in &paths {
+            let parent = infos.get(&dir(p)).cloned().unwrap_or_default();
+            let (excluded, info) = m.matches_using_parent_results(p, &parent);
+            infos.insert(p.clone(), info);
+            if !excluded && tree.contains(&p.as_str()) {
+                out.push(p.clone());
+            }
+        }
+        out
+    }
+
+    /// The cases where Rust's `regex`, `MatchesOrParentMatches` or the
+    /// classic builder would answer otherwise than current Docker
+    /// (BuildKit): (patterns, files, the files Docker keeps).
+    #[test]
+    fn current_docker_table() {
+        let table: &[(&[&str], &[&str], &[&str])] = &[
+            // classes are Go's: `&&` `~~` are characters, `[` is literal
+            (&["x[a&&b]"], &["x&", "xa", "xb", "xc"], &["xc"]),
+            (&["x[a~~b]"], &["x~", "xa", "xc"], &["xc"]),
+            (&["[[a]]"], &["[]", "a]", "a", "b]"], &["a", "b]"]),
+            (&["[*]"], &["*", "]", "[^]"], &["*"]),
+            (&["[[:alpha:]]"], &["a", "é", "1"], &["é", "1"]),
+            // Perl classes and boundaries are ASCII
+            (&["a\\w"], &["ab", "aé"], &["aé"]),
+            (&["\\d"], &["1", "٣"], &["٣"]),
+            (&["a\\sb"], &["a b", "a\u{a0}b"], &["a\u{a0}b"]),
+            (&["é\\b"], &["é"], &["é"]),
+            // \< \> are the characters; \0 and octal escapes are built
+            (&["\\<a\\>"], &["<a>", "a"], &["a"]),
+            (&["a\\0"], &["a0", "a"], &["a0", "a"]),
+            (&["a\\101"], &["aA", "a101"], &["a101"]),
+            // an exception on a parent does not re-include below a
+            // directory excluded by a later-listed deeper pattern
+            (&["p/q/r", "!p"], &["p/q/r", "p/s"], &["p/s"]),
+            (&["p/q", "!p"], &["p/q/r", "p/s"], &["p/s"]),
+            // a wildcard exception reaches into an excluded directory
+            (
+                &["foo", "!**/*.txt"],
+                &["foo/a.txt", "foo/b.md"],
+                &["foo/a.txt"],
+            ),
+            (
+                &["foo", "!foo/*.txt"],
+                &["foo/a.txt", "foo/b.md"],
+                &["foo/a.txt"],
+            ),
+            (
+                &["**", "!src", "src/gen"],
+                &["src/a", "src/gen/b", "x"],
+                &["src/a"],
+            ),
+        ];
+        for (patterns, tree, want) in table {
+            let mut want: Vec<&str> = want.to_vec();
+            want.sort_unstable();
+            assert_eq!(walk(patterns, tree), want, "{patterns:?} on {tree:?}");
+        }
+    }
+
+    #[test]
+    fn docker_refusals() {
+        // Go's regexp refuses these; Docker fails the build
+        for bad in ["a\\1", "a\\é", "a\\E", "[[:nope:]]", "a\\x4", "\\p{L}"] {
+            assert!(
+                matches!(Matcher::new(&[bad]), Err(PatternError::BadRegexp(..))),
+                "{bad}"
+            );
+        }
+        let long = "a".repeat(MAX_LINE);
+        assert!(matches!(
+            read_patterns_bytes(format!("x\n{long}\n").as_bytes()),
+            Err(PatternError::LineTooLong(2, _))
+        ));
+        let fits = "a".repeat(MAX_LINE - 1);
+        assert_eq!(
+            read_patterns_bytes(format!("{fits}\r").as_bytes()).map(|p| p.len()),
+            Err(PatternError::LineTooLong(1, MAX_LINE))
+        );
+        assert_eq!(read_patterns_bytes(fits.as_bytes()).map(|p| p.len()), Ok(1));
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //!
 //! The fingerprint must be the same on a laptop and in CI, so it depends only
 //! on what a build can see: for every included entry, its name (relative to
-//! `--root`, `/`-separated), its kind, and for a file its sha256 and whether
+//! the root, `/`-separated: `--root`, else the deepest directory holding
+//! every PATH, never the current directory), its kind, and for a file its sha256 and whether
 //! it is executable, for a symlink its target. Mtimes, owners, permissions
 //! other than the exec bit, and the order the file system lists entries in
 //! do not count: entries are sorted by name bytes before they are folded.
@@ -29,7 +30,7 @@ use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
 use crate::cli::FingerprintArgs;
-use crate::dockerignore::{self, Matcher};
+use crate::dockerignore::{self, MatchInfo, Matcher};
 use crate::filehash::{FileFacts, hash_queue};
 
 /// The kind of an entry.
@@ -114,36 +115,124 @@ fn canonical(path: &Path) -> Result<PathBuf> {
     std::fs::canonicalize(path).map_err(|e| Error::usage(format!("{}: {e}", path.display())))
 }
 
-/// Works out the root, the paths and the `.dockerignore` from the flags.
-pub fn plan(args: &FingerprintArgs) -> Result<Plan> {
-    let root = match &args.root {
-        Some(r) => canonical(r)?,
-        None => canonical(Path::new("."))?,
-    };
-    let mut paths = Vec::new();
-    for p in &args.paths {
-        let c = canonical(p)?;
-        if !c.starts_with(&root) {
+/// The deepest directory containing every path (canonical, absolute): the
+/// root names are relative to when no `--root` is given. For one directory
+/// it is that directory, for one file its parent.
+fn common_dir(paths: &[PathBuf]) -> PathBuf {
+    let mut common: PathBuf = paths.first().cloned().unwrap_or_else(|| PathBuf::from("/"));
+    for p in &paths[1..] {
+        let shared: PathBuf = common
+            .components()
+            .zip(p.components())
+            .take_while(|(a, b)| a == b)
+            .map(|(a, _)| a)
+            .collect();
+        common = shared;
+    }
+    if !common.is_dir() {
+        common.pop();
+    }
+    common
+}
+
+/// Resolves a PATH given with `--root`: against the current directory as
+/// usual, and when that is not a path under the root, against the root
+/// (so `--root ctx src` means `ctx/src`). The error says where it looked.
+fn resolve_under_root(path: &Path, root: &Path) -> Result<PathBuf> {
+    if path.is_absolute() {
+        let c = canonical(path)?;
+        if !c.starts_with(root) {
             return Err(Error::usage(format!(
-                "{} is outside the root {} (set --root to a directory containing every PATH)",
-                p.display(),
+                "{} is outside --root {}: every PATH must be under it",
+                path.display(),
                 root.display()
             )));
         }
-        paths.push(c);
+        return Ok(c);
     }
-    let context = match paths.as_slice() {
-        [single] if single.is_dir() && args.root.is_none() => single.clone(),
-        _ => root.clone(),
+    let cwd =
+        std::env::current_dir().map_err(|e| Error::usage(format!("the current directory: {e}")))?;
+    let from_cwd = std::fs::canonicalize(path).ok();
+    if let Some(c) = &from_cwd
+        && c.starts_with(root)
+    {
+        return Ok(c.clone());
+    }
+    if let Ok(c) = std::fs::canonicalize(root.join(path))
+        && c.starts_with(root)
+    {
+        return Ok(c);
+    }
+    Err(Error::usage(match from_cwd {
+        Some(c) => format!(
+            "{p}: resolved against the current directory ({cwd}) it is {c}, outside --root {root}, and {root} has no {p} (every PATH must be under --root)",
+            p = path.display(),
+            cwd = cwd.display(),
+            c = c.display(),
+            root = root.display()
+        ),
+        None => format!(
+            "{p}: not found, neither against the current directory ({cwd}) nor under --root {root}",
+            p = path.display(),
+            cwd = cwd.display(),
+            root = root.display()
+        ),
+    }))
+}
+
+/// Works out the root, the paths and the `.dockerignore` from the flags.
+///
+/// Names never depend on the current directory: they are relative to
+/// `--root`, else to the deepest directory containing every PATH (the
+/// context itself for one directory), so `fingerprint services/api` from
+/// the repository and `fingerprint .` inside `services/api` agree. The
+/// `.dockerignore` honoured is the one at that root.
+pub fn plan(args: &FingerprintArgs) -> Result<Plan> {
+    let (root, paths) = if let Some(r) = &args.root {
+        let root = canonical(r)?;
+        if !root.is_dir() {
+            return Err(Error::usage(format!(
+                "--root {}: not a directory",
+                r.display()
+            )));
+        }
+        let paths = args
+            .paths
+            .iter()
+            .map(|p| resolve_under_root(p, &root))
+            .collect::<Result<Vec<_>>>()?;
+        (root, paths)
+    } else {
+        let paths = args
+            .paths
+            .iter()
+            .map(|p| canonical(p))
+            .collect::<Result<Vec<_>>>()?;
+        let root = common_dir(&paths);
+        if root.parent().is_none() {
+            // The whole file system (with /proc and /dev) is no build
+            // context; a user who means it says --root /.
+            return Err(Error::usage(format!(
+                "the PATHs have no common directory below / (names would be relative to /): give --root, or PATHs inside one directory ({})",
+                args.paths
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        (root, paths)
     };
+    let context = root.clone();
     let ignore = if args.no_ignore {
         None
     } else {
         let file = context.join(".dockerignore");
         match std::fs::read(&file) {
             Ok(bytes) => {
-                let text = String::from_utf8_lossy(&bytes);
-                let matcher = Matcher::new(&dockerignore::read_patterns(&text))
+                let patterns = dockerignore::read_patterns_bytes(&bytes)
+                    .map_err(|e| Error::usage(format!("{}: {e}", file.display())))?;
+                let matcher = Matcher::new(&patterns)
                     .map_err(|e| Error::usage(format!("{}: {e}", file.display())))?;
                 Some((context, file, matcher))
             }
@@ -164,9 +253,25 @@ fn rel_bytes(path: &Path, base: &Path) -> Option<Vec<u8>> {
         .map(|r| r.as_os_str().as_bytes().to_vec())
 }
 
+/// A directory on the walk's path, for matching what is below it.
+struct Visited {
+    /// Its name relative to the context, with a trailing `/`.
+    prefix: String,
+    /// What its match hands to its children.
+    info: MatchInfo,
+    /// Excluded itself: recorded only once something below it is included
+    /// (a build creates the directories of every file it copies).
+    pending: Option<Entry>,
+}
+
 /// Walks the paths and returns the included entries, sorted by name, each
 /// file with the slot `on_file` gave it (its kind's size and exec bit are
 /// left for the hasher to fill in).
+///
+/// Matching follows BuildKit's walker: each entry is matched with its
+/// parent directory's results; an excluded directory is only skipped
+/// when no exception could re-include anything in it (there are no
+/// exceptions at all), since an exception such as `!**/*.txt` can.
 fn collect(
     plan: &Plan,
     out: &Reporter,
@@ -174,26 +279,35 @@ fn collect(
 ) -> Result<Vec<(Entry, Option<usize>)>> {
     let mut entries: BTreeMap<Vec<u8>, (Entry, Option<usize>)> = BTreeMap::new();
     for start in &plan.paths {
+        let mut stack: Vec<Visited> = Vec::new();
+        // The directories above the start, matched as a walk from the
+        // context root would have met them.
+        if let Some((context, _, matcher)) = &plan.ignore
+            && let Ok(rel) = start.strip_prefix(context)
+        {
+            let mut acc = String::new();
+            let parts: Vec<String> = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            for part in parts.iter().take(parts.len().saturating_sub(1)) {
+                acc.push_str(part);
+                let parent = stack.last().map(|v| v.info.clone()).unwrap_or_default();
+                let (_, info) = matcher.matches_using_parent_results(&acc, &parent);
+                acc.push('/');
+                stack.push(Visited {
+                    prefix: acc.clone(),
+                    info,
+                    pending: None,
+                });
+            }
+        }
         let walker = walkdir::WalkDir::new(start).follow_links(false).into_iter();
         let mut it = walker;
         while let Some(item) = it.next() {
             let item =
                 item.map_err(|e| Error::usage(format!("walking {}: {e}", start.display())))?;
             let path = item.path();
-            if let Some((context, _, matcher)) = &plan.ignore
-                && let Some(rel) = path
-                    .strip_prefix(context)
-                    .ok()
-                    .filter(|r| !r.as_os_str().is_empty())
-            {
-                let rel = rel.to_string_lossy();
-                if matcher.matches_or_parent_matches(&rel) {
-                    if item.file_type().is_dir() && !matcher.has_exclusions() {
-                        it.skip_current_dir();
-                    }
-                    continue;
-                }
-            }
             let Some(name) = rel_bytes(path, &plan.root) else {
                 continue;
             };
@@ -227,19 +341,49 @@ fn collect(
                 ));
                 continue;
             };
-            let slot = matches!(kind, Kind::File { .. }).then(|| on_file(path));
-            entries.insert(
-                name.clone(),
-                (
-                    Entry {
-                        name,
-                        path: path.to_owned(),
-                        kind,
-                        target_bytes,
-                    },
-                    slot,
-                ),
-            );
+            let entry = Entry {
+                name: name.clone(),
+                path: path.to_owned(),
+                kind,
+                target_bytes,
+            };
+            if let Some((context, _, matcher)) = &plan.ignore
+                && let Some(rel) = path
+                    .strip_prefix(context)
+                    .ok()
+                    .filter(|r| !r.as_os_str().is_empty())
+            {
+                let rel = rel.to_string_lossy();
+                while stack.last().is_some_and(|v| !rel.starts_with(&v.prefix)) {
+                    stack.pop();
+                }
+                let parent = stack.last().map(|v| v.info.clone()).unwrap_or_default();
+                let (excluded, info) = matcher.matches_using_parent_results(&rel, &parent);
+                if ft.is_dir() {
+                    if excluded && !matcher.has_exclusions() {
+                        it.skip_current_dir();
+                        continue;
+                    }
+                    stack.push(Visited {
+                        prefix: format!("{rel}/"),
+                        info,
+                        pending: excluded.then(|| entry.clone()),
+                    });
+                }
+                if excluded {
+                    continue;
+                }
+                // Something included: the excluded directories above it
+                // are created by the build, so they count.
+                let depth = stack.len() - usize::from(ft.is_dir());
+                for v in &mut stack[..depth] {
+                    if let Some(dir) = v.pending.take() {
+                        entries.insert(dir.name.clone(), (dir, None));
+                    }
+                }
+            }
+            let slot = matches!(entry.kind, Kind::File { .. }).then(|| on_file(path));
+            entries.insert(name, (entry, slot));
         }
     }
     Ok(entries.into_values().collect())

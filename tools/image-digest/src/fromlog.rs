@@ -101,6 +101,14 @@ fn found(
     }
 }
 
+/// [`extract`] on raw bytes: a CI log is not always UTF-8 (a progress bar
+/// cut mid-character, a stray Latin-1 byte from a compiler), and one bad
+/// byte must not hide the digest line, so invalid sequences become U+FFFD
+/// and only the lines they are on are affected.
+pub fn extract_bytes(bytes: &[u8]) -> Vec<Found> {
+    extract(&String::from_utf8_lossy(bytes))
+}
+
 /// Every digest in `text`, in order of appearance, duplicates removed.
 pub fn extract(text: &str) -> Vec<Found> {
     let trimmed = text.trim_start();
@@ -234,17 +242,17 @@ struct Report<'a> {
 
 /// Runs `from-log`.
 pub fn run(args: &FromLogArgs, out: &Reporter) -> Result<Exit> {
-    let mut text = String::new();
+    let mut bytes = Vec::new();
     let name = args.file.display().to_string();
     if name == "-" {
         std::io::stdin()
-            .read_to_string(&mut text)
+            .read_to_end(&mut bytes)
             .map_err(|e| Error::usage(format!("reading stdin: {e}")))?;
     } else {
-        text = std::fs::read_to_string(&args.file)
-            .map_err(|e| Error::usage(format!("reading {name}: {e}")))?;
+        bytes =
+            std::fs::read(&args.file).map_err(|e| Error::usage(format!("reading {name}: {e}")))?;
     }
-    let found = extract(&text);
+    let found = extract_bytes(&bytes);
     if out.json() {
         out.json_document(&Report { digests: &found })?;
     } else {
@@ -338,6 +346,21 @@ mod tests {
             x = "c".repeat(64)
         );
         assert_eq!(lines(&inspect), [format!("127.0.0.1:5000/app@{B}")]);
+    }
+
+    #[test]
+    fn logs_with_bytes_that_are_not_utf8() {
+        let mut log = b"\x1b[1m\xff\xfe building \xe2\x82\n".to_vec();
+        log.extend_from_slice(b"The push refers to repository [127.0.0.1:5000/app]\n");
+        log.extend_from_slice(format!("\x1b[32m1: digest: {A} size: 9\x1b[0m\n").as_bytes());
+        log.extend_from_slice(b"\xc3(done\r\n");
+        assert_eq!(
+            extract_bytes(&log)
+                .iter()
+                .map(|f| f.line(false))
+                .collect::<Vec<_>>(),
+            [format!("127.0.0.1:5000/app@{A}")]
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod dockerignore;
 pub mod filehash;
 pub mod fingerprint;
 pub mod fromlog;
+pub mod goregex;
 pub mod resolve;
 
 use deploykit::exit::{Exit, Result};

@@ -7,6 +7,9 @@
 //!   registry claimed (`Docker-Content-Digest`, which some registries omit)
 //!   and the digest the caller asked for, so no digest is ever reported
 //!   that was not checked;
+//! - the answer verified as a manifest before it is hashed
+//!   ([`verify_manifest`]): a server that answers anything to any path
+//!   would otherwise get the hash of its error page reported as a digest;
 //! - every request authenticated the same way ([`auth`](super::auth)), and
 //!   sent with deadlines and retries ([`transport`](super::transport));
 //! - HTTPS by default; plain HTTP with `plain_http`, or as a fallback for a
@@ -33,7 +36,7 @@ use super::auth::{Authenticator, Tried, pull_scope};
 use super::endpoint::{api_host, is_loopback};
 use super::model::{
     ACCEPT, ConfigDoc, Descriptor, Manifest, ManifestDoc, Platform, error_code, index_entries,
-    is_index, media_type_of, select_platform,
+    is_index, select_platform, verify_manifest,
 };
 use super::transport::{Failure, Method, Response, Transport};
 use crate::exit::{Error, Exit, Result};
@@ -246,6 +249,21 @@ impl Client {
 
     fn fetch_manifest_until(&self, reference: &Reference, deadline: Instant) -> Result<Manifest> {
         let resp = self.manifest_request(Method::Get, reference, deadline)?;
+        let media_type = match verify_manifest(resp.header("content-type"), &resp.body) {
+            Ok(m) => m,
+            Err(why) => {
+                let domain = reference.domain();
+                let registry = match self.speaks_registry_api(domain, deadline) {
+                    Some(false) => format!(
+                        "; {domain} is not a registry: GET /v2/ does not answer as the distribution API does"
+                    ),
+                    _ => String::new(),
+                };
+                return Err(Error::remote(format!(
+                    "{reference}: the manifest request got {why}{registry}"
+                )));
+            }
+        };
         let actual = Digest::sha256_of(&resp.body);
         if let Some(claimed) = resp.header("docker-content-digest") {
             let claimed = Digest::parse(claimed.trim()).map_err(|e| {
@@ -270,7 +288,6 @@ impl Client {
             Some(want) => want.clone(),
             None => actual,
         };
-        let media_type = media_type_of(resp.header("content-type"), &resp.body);
         Ok(Manifest {
             descriptor: Descriptor {
                 media_type,
@@ -326,6 +343,21 @@ impl Client {
             }
             s => Err(unexpected(reference, s, &resp)),
         }
+    }
+
+    /// Whether `domain` answers `GET /v2/` as a registry does: with the
+    /// `Docker-Distribution-API-Version` header, a 401 challenge, or a JSON
+    /// object. `None` when the probe itself failed (no judgement). Sent
+    /// without credentials: it only asks whether the API is there.
+    fn speaks_registry_api(&self, domain: &str, deadline: Instant) -> Option<bool> {
+        let resp = self.send(Method::Get, domain, "/v2/", &[], deadline).ok()?;
+        let api_header = resp
+            .header("docker-distribution-api-version")
+            .is_some_and(|v| v.trim().starts_with("registry/2"));
+        let challenge = resp.status == 401 && resp.header("www-authenticate").is_some();
+        let json = resp.status == 200
+            && serde_json::from_slice::<serde_json::Value>(&resp.body).is_ok_and(|v| v.is_object());
+        Some(api_header || challenge || json)
     }
 
     /// One authenticated request to the registry of `reference`, for a

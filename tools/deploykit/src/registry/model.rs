@@ -213,20 +213,149 @@ pub fn select_platform(entries: &[IndexEntry], platform: &Platform) -> Option<De
         })
 }
 
-/// The media type of a served manifest: the `Content-Type` the registry
-/// sent, unless it is a generic JSON or binary type, else the `mediaType`
-/// the manifest names, else empty.
-pub fn media_type_of(content_type: Option<&str>, body: &[u8]) -> String {
-    let from_header = content_type
-        .map(|c| c.split(';').next().unwrap_or("").trim().to_owned())
-        .filter(|c| !c.is_empty() && c != "application/json" && c != "application/octet-stream");
-    from_header
-        .or_else(|| {
-            serde_json::from_slice::<ManifestDoc>(body)
-                .ok()
-                .and_then(|d| d.media_type)
+/// The four manifest media types the client asks for ([`ACCEPT`]).
+pub const ACCEPTED: [&str; 4] = [OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST];
+
+/// Why a served answer is not a manifest, in words that say what came back
+/// without quoting the body (which may be anything, secrets included).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotAManifest(pub String);
+
+impl fmt::Display for NotAManifest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The media type of a `Content-Type` value: before any `;`, trimmed,
+/// lower-cased (media types are case-insensitive).
+pub fn content_media_type(content_type: &str) -> String {
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// A `Content-Type` value as a message may show it: printable ASCII,
+/// at most 80 characters, quoted.
+fn shown(content_type: &str) -> String {
+    let clean: String = content_type
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '?'
+            }
         })
-        .unwrap_or_default()
+        .take(80)
+        .collect();
+    format!("{clean:?}")
+}
+
+/// Verifies that a served answer is a manifest of a type the request
+/// accepted, and returns that media type.
+///
+/// The `Content-Type` must be one of [`ACCEPTED`]: a registry always says
+/// which document it serves, and a server that answers anything to any path
+/// (a web server, a proxy's error page) says `text/html` or nothing. The
+/// body must then be that document: a JSON object with `schemaVersion` 2, a
+/// `mediaType` equal to the `Content-Type` (required by the Docker types,
+/// optional in OCI), `manifests` for an index, `config` and `layers` for
+/// an image manifest. skopeo and the docker CLI refuse the same answers.
+pub fn verify_manifest(
+    content_type: Option<&str>,
+    body: &[u8],
+) -> std::result::Result<String, NotAManifest> {
+    let size = body.len();
+    let header = content_type.map(content_media_type);
+    let Some(media_type) = header.filter(|m| ACCEPTED.contains(&m.as_str())) else {
+        let what = match content_type {
+            None => "no Content-Type".to_owned(),
+            Some(c) => format!("Content-Type {}", shown(c)),
+        };
+        let body_kind = match serde_json::from_slice::<serde_json::Value>(body) {
+            Ok(serde_json::Value::Object(_)) => "a JSON object",
+            Ok(_) => "JSON that is not an object",
+            Err(_) if body.is_empty() => "an empty body",
+            Err(_) => "a body that is not JSON",
+        };
+        return Err(NotAManifest(format!(
+            "{what} and {body_kind} ({size} bytes), not a manifest of a type the request accepted ({})",
+            ACCEPTED.join(", ")
+        )));
+    };
+    let doc: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+        NotAManifest(format!(
+            "Content-Type {media_type} with a body that is not valid JSON ({size} bytes; {e})"
+        ))
+    })?;
+    let Some(obj) = doc.as_object() else {
+        return Err(NotAManifest(format!(
+            "Content-Type {media_type} with JSON that is not an object ({size} bytes)"
+        )));
+    };
+    match obj.get("schemaVersion") {
+        Some(v) if v.as_u64() == Some(2) => {}
+        Some(v) => {
+            return Err(NotAManifest(format!(
+                "a {media_type} with schemaVersion {}, not 2",
+                clip_json(v)
+            )));
+        }
+        None => {
+            return Err(NotAManifest(format!(
+                "a {media_type} without schemaVersion ({size} bytes)"
+            )));
+        }
+    }
+    let docker = media_type == DOCKER_LIST || media_type == DOCKER_MANIFEST;
+    match obj.get("mediaType") {
+        None if docker => {
+            return Err(NotAManifest(format!(
+                "a {media_type} without the mediaType field its schema requires"
+            )));
+        }
+        None => {}
+        Some(serde_json::Value::String(m)) if *m == media_type => {}
+        Some(other) => {
+            return Err(NotAManifest(format!(
+                "Content-Type {media_type} but the manifest says mediaType {}",
+                clip_json(other)
+            )));
+        }
+    }
+    let has = |key: &str, array: bool| {
+        obj.get(key)
+            .is_some_and(|v| if array { v.is_array() } else { v.is_object() })
+    };
+    if is_index(&media_type) {
+        if !has("manifests", true) {
+            return Err(NotAManifest(format!(
+                "a {media_type} without a manifests array"
+            )));
+        }
+    } else if !has("config", false) || !has("layers", true) {
+        return Err(NotAManifest(format!(
+            "a {media_type} without a config object and a layers array"
+        )));
+    }
+    Ok(media_type)
+}
+
+/// A JSON value for a message: compact, at most 40 characters.
+fn clip_json(v: &serde_json::Value) -> String {
+    let text = v.to_string();
+    if text.len() <= 40 {
+        return text;
+    }
+    let mut end = 40;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
 }
 
 /// The first error code of a distribution error body (`MANIFEST_UNKNOWN`…).
@@ -253,6 +382,69 @@ mod tests {
     fn accept_lists_all_four_manifest_types() {
         for t in [OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST] {
             assert!(ACCEPT.contains(t), "{t}");
+        }
+    }
+
+    #[test]
+    fn only_accepted_well_formed_manifests_pass() {
+        let layers = r#""config":{"digest":"sha256:x"},"layers":[]"#;
+        let oci = format!(r#"{{"schemaVersion":2,{layers}}}"#);
+        let docker = format!(r#"{{"schemaVersion":2,"mediaType":"{DOCKER_MANIFEST}",{layers}}}"#);
+        let index = r#"{"schemaVersion":2,"manifests":[]}"#;
+        let ok = |ct: &str, body: &str| verify_manifest(Some(ct), body.as_bytes());
+        assert_eq!(ok(OCI_MANIFEST, &oci).as_deref(), Ok(OCI_MANIFEST));
+        assert_eq!(
+            ok(
+                "Application/VND.oci.image.manifest.v1+json; charset=utf-8",
+                &oci
+            )
+            .as_deref(),
+            Ok(OCI_MANIFEST)
+        );
+        assert_eq!(ok(DOCKER_MANIFEST, &docker).as_deref(), Ok(DOCKER_MANIFEST));
+        assert_eq!(ok(OCI_INDEX, index).as_deref(), Ok(OCI_INDEX));
+        // (content type, body, what the message must say)
+        let cases: &[(Option<&str>, &str, &str)] = &[
+            (
+                Some("text/plain"),
+                "ok",
+                "\"text/plain\" and a body that is not JSON (2 bytes)",
+            ),
+            (None, "ok", "no Content-Type"),
+            (
+                Some("application/json"),
+                &oci,
+                "\"application/json\" and a JSON object",
+            ),
+            (Some(OCI_MANIFEST), "ok", "not valid JSON"),
+            (Some(OCI_MANIFEST), "[]", "not an object"),
+            (
+                Some(OCI_MANIFEST),
+                r#"{"config":{},"layers":[]}"#,
+                "without schemaVersion",
+            ),
+            (
+                Some(OCI_MANIFEST),
+                r#"{"schemaVersion":1}"#,
+                "schemaVersion 1, not 2",
+            ),
+            (
+                Some(OCI_MANIFEST),
+                r#"{"schemaVersion":"2"}"#,
+                "schemaVersion \"2\"",
+            ),
+            (Some(DOCKER_MANIFEST), &oci, "without the mediaType"),
+            (
+                Some(OCI_MANIFEST),
+                &format!(r#"{{"schemaVersion":2,"mediaType":"{OCI_INDEX}","manifests":[]}}"#),
+                "but the manifest says mediaType",
+            ),
+            (Some(OCI_INDEX), &oci, "without a manifests array"),
+            (Some(OCI_MANIFEST), index, "without a config object"),
+        ];
+        for (ct, body, want) in cases {
+            let err = verify_manifest(*ct, body.as_bytes()).unwrap_err().0;
+            assert!(err.contains(want), "{ct:?} {body}: {err}");
         }
     }
 
