@@ -58,11 +58,13 @@ pub fn run(tool: &str, body: impl FnOnce() -> Result<Exit>) -> ExitCode {
 
 /// Parses the command line with `cmd` (named after the tool).
 ///
-/// `--help` and `--version` print and exit 0 as clap does; a usage error
+/// `--help` and `--version` print and exit 0 as clap does, `--version` with
+/// the commit ([`crate::version::LINE`]); a usage error
 /// is printed like every other error, `<tool>: error: …` with clap's usage
 /// hint, and exits 2, so a CI log that runs several tools names the one
 /// that was called wrongly.
 pub fn arg_matches(cmd: clap::Command) -> clap::ArgMatches {
+    let cmd = cmd.version(crate::version::LINE);
     let tool = cmd.get_name().to_owned();
     match cmd.try_get_matches() {
         Ok(matches) => matches,
