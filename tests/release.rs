@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -634,22 +635,40 @@ fn the_image_is_pushed_by_digest_and_runs_the_tools_under_both_engines_as_uid_10
         assert_eq!(resolved.stdout, format!("{digest}\n"), "{kind:?}");
         run(&["tag-image", "check", "--require-digest", &pinned_tagged]).expect_code(0);
         run(&["provision-db", "--timeout", "10s"]).expect_code(0);
-        // The process really runs as 1001: what the engine reports of a
-        // container of the image.
-        let created = run_ok(docker(&engine, config_dir.path()).args([
-            "create",
-            "--pull",
-            "never",
-            &local,
-            "validate-dsns",
-        ]));
-        let user = run_ok(docker(&engine, config_dir.path()).args([
-            "inspect",
-            "--format",
-            "{{.Config.User}}",
-            created.trim(),
-        ]));
-        assert_eq!(user.trim(), "1001:1001", "{kind:?}");
+        // The process really runs as 1001: a file it writes (tag-image pin
+        // replaces the file with a new one) belongs to uid 1001.
+        let shared = tempfile::tempdir().expect("shared dir");
+        std::fs::set_permissions(shared.path(), std::fs::Permissions::from_mode(0o777))
+            .expect("chmod");
+        let compose = shared.path().join("compose.yaml");
+        let unpinned = format!("{}/deploykit/tools:{}", reg.host(), version());
+        std::fs::write(
+            &compose,
+            format!("services:\n  db-provision:\n    image: {unpinned}\n"),
+        )
+        .expect("compose.yaml");
+        let pin = docker(&engine, config_dir.path())
+            .args(["run", "--rm", "--pull", "never", "--network", "none", "-v"])
+            .arg(format!("{}:/work", shared.path().display()))
+            .arg(&local)
+            .args([
+                "tag-image",
+                "pin",
+                "--file",
+                "/work/compose.yaml",
+                &pinned_tagged,
+            ])
+            .output()
+            .expect("docker run");
+        assert!(pin.status.success(), "{kind:?}: {pin:?}");
+        let written = std::fs::read_to_string(&compose).expect("compose.yaml");
+        assert!(written.contains(&pinned_tagged), "{written}");
+        let meta = std::fs::metadata(&compose).expect("compose.yaml");
+        assert_eq!(
+            (meta.uid(), meta.gid()),
+            (1001, 1001),
+            "{kind:?}: the tools run as 1001:1001"
+        );
     }
     assert!(pg.roles().contains("shop_app") && pg.roles().contains("shop_service"));
 }
