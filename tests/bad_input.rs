@@ -214,7 +214,18 @@ const PIN_FILES: &[Fs] = &[
         "nonutf8.yaml",
         Bytes(b"images:\n  - name: x\n    newName: \xff\n"),
     ),
+    File(
+        "flow/kustomization.yaml",
+        S("images: [{name: api, newName: ghcr.io/acme/api, newTag: prod-0000000}]\n"),
+    ),
+    File(
+        "alias/compose.yaml",
+        S("x-app: &app\n  image: ghcr.io/acme/api:prod-0000000\nservices:\n  api: *app\n"),
+    ),
 ];
+/// A pinned reference without a tag: it says nothing about its part.
+const UNTAGGED: Text =
+    S("ghcr.io/acme/api@sha256:1111111111111111111111111111111111111111111111111111111111111111");
 
 /// The 1 MiB DSN (stdin and env files carry what argv cannot).
 const MIB_ENV: Text = Rep {
@@ -504,6 +515,33 @@ const CASES: &[Case] = &[
     row("tag-image", "pin: one bad file among good ones rewrites none")
         .setup(PIN_FILES).args(&[S("pin"), S("-f"), S("deploy/kustomization.yaml"), S("-f"), S("bad.yaml"), PINNED]).fails(2, "bad.yaml"),
     row("tag-image", "pin: no --file").args(&[S("pin"), PINNED]).fails(2, "--file"),
+    row("tag-image", "pin: a bare reference several entries could take")
+        .setup(PIN_FILES).args(&[S("pin"), S("-f"), S("deploy/multi.env"), UNTAGGED]).fails(2, "is ambiguous: 3 entries on ghcr.io/acme/api could take it"),
+    row("tag-image", "pin: a reference no entry plays the part of")
+        .setup(PIN_FILES).args(&[S("pin"), S("-f"), S("deploy/multi.env"), S("ghcr.io/acme/api:prod-abc1234-billing@sha256:1111111111111111111111111111111111111111111111111111111111111111")])
+        .fails(2, "plays the part of"),
+    row("tag-image", "pin: two references for one entry")
+        .setup(PIN_FILES).args(&[S("pin"), S("-f"), S("deploy/multi.env"), PINNED, S("ghcr.io/acme/api:prod-def5678@sha256:2222222222222222222222222222222222222222222222222222222222222222")])
+        .fails(2, "APP_IMAGE is addressed by both"),
+    row("tag-image", "pin: NAME no entry has")
+        .setup(PIN_FILES).args(&[S("pin"), S("-f"), S("deploy/multi.env"), S("BILLING_IMAGE=ghcr.io/acme/api@sha256:1111111111111111111111111111111111111111111111111111111111111111")])
+        .fails(2, "no image entry in the files is named BILLING_IMAGE"),
+    row("tag-image", "pin: empty NAME")
+        .setup(PIN_FILES).args(&[S("pin"), S("-f"), S("deploy/multi.env"), S("=ghcr.io/acme/api@sha256:1111111111111111111111111111111111111111111111111111111111111111")])
+        .fails(2, "give NAME=REF"),
+    row("tag-image", "pin: NAME given twice")
+        .setup(PIN_FILES).args(&[S("pin"), S("-f"), S("deploy/multi.env"), S("APP_IMAGE=ghcr.io/acme/api@sha256:1111111111111111111111111111111111111111111111111111111111111111"), S("APP_IMAGE=ghcr.io/acme/api@sha256:2222222222222222222222222222222222222222222222222222222222222222")])
+        .fails(2, "APP_IMAGE is given twice"),
+    row("tag-image", "pin: the placeholder digest")
+        .setup(PIN_FILES).args(&[S("pin"), S("-f"), S("deploy/multi.env"), S("ghcr.io/acme/api:prod-abc1234@sha256:0000000000000000000000000000000000000000000000000000000000000000")])
+        .fails(2, "carries the placeholder digest"),
+    row("tag-image", "pin: a flow-style images list")
+        .setup(PIN_FILES).args(&[S("pin"), S("-f"), S("flow/kustomization.yaml"), PINNED]).fails(2, "write it in block style"),
+    row("tag-image", "pin: an image that comes from an alias")
+        .setup(PIN_FILES).args(&[S("pin"), S("-f"), S("alias/compose.yaml"), PINNED]).fails(2, "services.api.image has no line of its own"),
+    row("tag-image", "check: the placeholder digest")
+        .args(&[S("check"), S("--require-digest"), S("ghcr.io/acme/api@sha256:0000000000000000000000000000000000000000000000000000000000000000")])
+        .fails(1, "not fit to deploy").stdout("error[placeholder]"),
 
     // --------------------------------------------------------- scaffold-service
     row("scaffold-service", "uppercase name").setup(MONOREPO).args(&[S("--repo"), S("repo"), S("Billing")]).fails(2, "must start with a lowercase letter"),
@@ -521,6 +559,14 @@ const CASES: &[Case] = &[
     row("scaffold-service", "--scope without @").setup(MONOREPO).args(&[S("--repo"), S("repo"), S("billing"), S("--scope"), S("acme")]).fails(2, "is not an npm scope"),
     row("scaffold-service", "--image-repo with a space").setup(MONOREPO)
         .args(&[S("--repo"), S("repo"), S("billing"), S("--image-repo"), S("Bad Repo")]).fails(2, "is not an image repository"),
+    row("scaffold-service", "--image-repo with a tag").setup(MONOREPO)
+        .args(&[S("--repo"), S("repo"), S("billing"), S("--image-repo"), S("127.0.0.1:5000/shop/api:v1")]).fails(2, "has a tag (v1)"),
+    row("scaffold-service", "--image-repo with a digest").setup(MONOREPO)
+        .args(&[S("--repo"), S("repo"), S("billing"), S("--image-repo"), S("ghcr.io/acme/api@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")]).fails(2, "has a digest"),
+    row("scaffold-service", "--image-repo as a URL").setup(MONOREPO)
+        .args(&[S("--repo"), S("repo"), S("billing"), S("--image-repo"), S("https://ghcr.io/acme/api")]).fails(2, "is a URL"),
+    row("scaffold-service", "--image-pull-secret not a Secret name").setup(MONOREPO)
+        .args(&[S("--repo"), S("repo"), S("billing"), S("--image-pull-secret"), S("Reg_Cred")]).fails(2, "is not a Secret name"),
     row("scaffold-service", "--image-repo of 100 KiB").setup(MONOREPO)
         .args(&[S("--repo"), S("repo"), S("billing"), S("--image-repo"), huge("ghcr.io/acme/", "")]).fails(2, "--image-repo"),
     row("scaffold-service", "--repo missing").args(&[S("--repo"), S("missing"), S("billing")]).fails(2, "repo missing: No such file"),

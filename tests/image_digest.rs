@@ -9,6 +9,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use deploykit_tests::faults::WireTap;
 use deploykit_tests::registry::{
     FaultProxy, Faults, Format, OciImage, TestRegistry, TokenAuth, count_methods,
 };
@@ -390,6 +391,95 @@ fn tls_with_a_test_ca() {
     resolve(&["--cacert", junk.to_str().expect("path"), &target])
         .run()
         .expect_code(2);
+}
+
+/// The two rules of the scheme choice without `--plain-http`: a loopback
+/// registry that speaks TLS is only ever reached over TLS (credentials
+/// included), one that speaks plain HTTP works with no flag; and a
+/// certificate the `--cacert` trust does not cover is checked against the
+/// system roots, not refused by the narrower trust tried first.
+#[test]
+fn loopback_tls_is_never_downgraded_and_plain_needs_no_flag() {
+    let tls = TestRegistry::builder()
+        .tls(true)
+        .htpasswd(USER, password())
+        .start();
+    let pushed = tls.push_image(
+        &image(&tls, "tls-auth", &["linux/amd64"], Format::Oci),
+        "app:1",
+    );
+    // The client talks to the registry through a tap that records how
+    // each connection opens (the registry answers a plain request on its
+    // TLS port with a 400 and logs nothing).
+    let tap = WireTap::start(tls.port());
+    let host = tap.host();
+    let ca = tls
+        .ca_path()
+        .expect("CA")
+        .to_str()
+        .expect("utf-8")
+        .to_owned();
+    let cfg = tls.write_docker_config(&tls.scratch().join("docker"), USER, password());
+    // The credentials are the tap's host's (the one the client is given).
+    let config = cfg.join("config.json");
+    let text = fs::read_to_string(&config).expect("docker config");
+    fs::write(&config, text.replace(&tls.host(), &host)).expect("docker config");
+    let target = format!("{host}/app:1");
+
+    let r = resolve(&["-v", "--cacert", &ca, &target])
+        .env("DOCKER_CONFIG", &cfg)
+        .run();
+    r.expect_code(0);
+    assert_eq!(r.stdout, format!("{host}/app@{pushed}\n"));
+    // Untrusted: refused over TLS, with no retry in plain HTTP.
+    let r = resolve(&["-v", &target]).env("DOCKER_CONFIG", &cfg).run();
+    r.expect_code(3);
+    assert!(r.stderr.contains("UnknownIssuer"), "{r}");
+    // A CA the system trusts (SSL_CERT_FILE is how rustls-native-certs and
+    // OpenSSL are pointed at another bundle): found after the narrow try.
+    let r = resolve(&["-v", &target])
+        .env("DOCKER_CONFIG", &cfg)
+        .env("SSL_CERT_FILE", &ca)
+        .run();
+    r.expect_code(0);
+    assert!(r.stderr.contains("system roots"), "{r}");
+    assert_eq!(r.stdout, format!("{host}/app@{pushed}\n"));
+    assert!(
+        tap.openings.lock().expect("tap").len() >= 4,
+        "the tap saw the connections"
+    );
+    assert_eq!(
+        tap.plain_openings(),
+        Vec::<String>::new(),
+        "plain HTTP reached the TLS registry"
+    );
+    // The tap tells plain HTTP apart (or its silence proves nothing).
+    let _ = std::process::Command::new("curl")
+        .args(["-s", "-o", "/dev/null", &format!("http://{host}/v2/")])
+        .status()
+        .expect("curl");
+    assert_eq!(
+        tap.plain_openings().len(),
+        1,
+        "the tap sees a plain request"
+    );
+
+    // Plain HTTP on loopback, with credentials: no flag needed, and no
+    // system roots loaded for the TLS attempt that found it out.
+    let plain = TestRegistry::builder().htpasswd(USER, password()).start();
+    let host = plain.host();
+    let pushed = plain.push_image(
+        &image(&plain, "plain-auth", &["linux/amd64"], Format::Oci),
+        "app:1",
+    );
+    let cfg = plain.write_docker_config(&plain.scratch().join("docker"), USER, password());
+    let r = resolve(&["-v", &format!("{host}/app:1")])
+        .env("DOCKER_CONFIG", &cfg)
+        .run();
+    r.expect_code(0);
+    assert_eq!(r.stdout, format!("{host}/app@{pushed}\n"));
+    assert!(r.stderr.contains("does not speak TLS"), "{r}");
+    assert!(!r.stderr.contains("system roots"), "{r}");
 }
 
 #[test]

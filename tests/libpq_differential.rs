@@ -354,6 +354,24 @@ const DIFFERENCES: &[Difference] = &[
         libpq: Expect::Accepted,
     },
     Difference {
+        class: "misplaced-password",
+        reason: "libpq ends the user information, host and port at the first '/': a password with an unencoded '/' lands in the port, which libpq quotes in its error",
+        dsn: b"postgres://app:Zq9:s/ec@127.0.0.1:5432/shop",
+        deploykit: Expect::Refused(
+            "misplaced password in URI: an \"@\" follows a \"/\", and libpq would read a password with an unencoded \"/\" as the port \"***\"; percent-encode the password (\"/\" as %2F, \"@\" as %40)",
+        ),
+        libpq: Expect::Refused("invalid integer value \"Zq9:s\" for connection option \"port\""),
+    },
+    Difference {
+        class: "misplaced-password",
+        reason: "or, after a port that reads as one, in the database name: libpq accepts it and would show it as the database",
+        dsn: b"postgres://app:/Zq9sec@127.0.0.1:5432/shop",
+        deploykit: Expect::Refused(
+            "misplaced password in URI: an \"@\" follows a \"/\", and libpq would read a password with an unencoded \"/\" as the database name \"***\"; percent-encode the password (\"/\" as %2F, \"@\" as %40)",
+        ),
+        libpq: Expect::Accepted,
+    },
+    Difference {
         class: "foreign-scheme",
         since: None,
         reason: "libpq reads `mysql://...` as keyword/value text and complains about a missing \"=\" (quoting the whole string, password included); deploykit names the scheme",
@@ -556,6 +574,9 @@ fn classify_shape(dk: &Deploykit, lp: &Libpq, major: u32) -> Option<&'static str
     if let Some(e) = dk_error {
         if e.starts_with("unencoded \"@\" after the user information") {
             return Some("unencoded-at");
+        }
+        if e.starts_with("misplaced password in URI:") {
+            return Some("misplaced-password");
         }
         // libpq read it as keyword/value text and refused it there.
         if e.starts_with("unsupported scheme \"") && lp.options.is_none() && lp_errors.len() == 1 {

@@ -99,6 +99,7 @@ fn every_man_page_has_examples_and_exit_status() {
             ".SH SYNOPSIS",
             ".SH EXAMPLES",
             ".SH \"EXIT STATUS\"",
+            ".SH SECURITY",
         ] {
             assert!(
                 page.contains(section),
@@ -107,6 +108,13 @@ fn every_man_page_has_examples_and_exit_status() {
             );
         }
         assert!(!tool.doc.examples.is_empty(), "{}: no examples", tool.name);
+        // What the tool sends where, in a few lines.
+        let security: usize = tool.doc.security.iter().map(|p| p.len()).sum();
+        assert!(
+            (1..=1500).contains(&security),
+            "{}: the SECURITY section has {security} characters",
+            tool.name
+        );
     }
 }
 

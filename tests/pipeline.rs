@@ -553,8 +553,19 @@ fn deploy_refuses_bad_input_before_touching_what_runs() {
     );
     host.assert_serving(&good, "aaa1111");
 
+    // The scaffold's placeholder digest names no build: refused up front.
+    let placeholder = format!(
+        "{}/shop@{}",
+        host.reg.host(),
+        deploykit::imageref::PLACEHOLDER_DIGEST
+    );
+    let run = host.deploy("bbb2222", &placeholder).run();
+    run.expect_code(1);
+    assert!(run.stderr.contains("error[placeholder]"), "{run}");
+    host.assert_serving(&good, "aaa1111");
+
     // A digest the registry does not have: the pull fails before the swap.
-    let missing = format!("{}/shop@sha256:{}", host.reg.host(), "0".repeat(64));
+    let missing = format!("{}/shop@sha256:{}", host.reg.host(), "e".repeat(64));
     let run = host.deploy("bbb2222", &missing).run();
     run.expect_code(3);
     assert!(run.stderr.contains("pulling"), "{run}");
@@ -1020,13 +1031,13 @@ fn the_ci_example_parses_and_uses_only_the_installed_release() {
         "build-service.sh",
         "test-image.sh",
         "push.sh",
+        "promote.sh",
     ] {
         assert!(used.iter().any(|u| u == script), "uses {script}");
     }
     for (tool, sub) in [
         ("tag-image", "check --require-digest"),
         ("tag-image", "apply"),
-        ("tag-image", "pin"),
     ] {
         assert!(all.contains(&format!("{tool} {sub}")), "uses {tool} {sub}");
     }

@@ -535,6 +535,43 @@ fn a_conflicting_wiring_entry_refuses_before_writing() {
     assert_eq!(tree(repo.path()), before);
 }
 
+#[test]
+fn a_link_out_of_the_repository_is_refused_before_writing() {
+    // `services` a link to a directory outside: the service would be
+    // written there.
+    let repo = sample();
+    let before = tree(repo.path());
+    let outside = tempfile::tempdir().expect("tempdir");
+    std::os::unix::fs::symlink(outside.path(), repo.path().join("services")).expect("symlink");
+    let run = scaffold(repo.path(), &[NAME]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("outside the repository") && run.stderr.contains("nothing written"),
+        "{run}"
+    );
+    assert_eq!(
+        tree(outside.path()),
+        BTreeMap::new(),
+        "nothing written outside"
+    );
+    std::fs::remove_file(repo.path().join("services")).expect("unlink");
+    assert_eq!(tree(repo.path()), before, "nothing written inside");
+
+    // An edited file that is a link to a file outside: the edit would be
+    // written through to it.
+    let repo = sample();
+    let target = outside.path().join("package.json");
+    std::fs::rename(repo.path().join("package.json"), &target).expect("move");
+    std::os::unix::fs::symlink(&target, repo.path().join("package.json")).expect("symlink");
+    let kept = std::fs::read(&target).expect("read");
+    let before = tree(repo.path());
+    let run = scaffold(repo.path(), &[NAME]);
+    run.expect_code(2);
+    assert!(run.stderr.contains("package.json resolves to"), "{run}");
+    assert_eq!(std::fs::read(&target).expect("read"), kept);
+    assert_eq!(tree(repo.path()), before);
+}
+
 /// Runs the tool as an unprivileged user when the tests run as root (root
 /// ignores directory permissions), so a read-only directory is read-only.
 fn run_unprivileged(repo: &Path, args: &[&str]) -> Run {

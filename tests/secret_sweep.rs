@@ -51,6 +51,80 @@ fn validate_dsns_never_prints_a_planted_secret() {
     }
 }
 
+/// Passwords with an unencoded `/` (base64 passwords have `/`, `+` and
+/// `=`): libpq ends the host and port at the first `/`, so each planted
+/// piece lands in the port, the database name or the query.
+const SLASH_DSNS: &[&str] = &[
+    "postgres://app:Pl4nted-Secret-7x/pl4nted-token@127.0.0.1:5432/shop",
+    "postgres://app:Pl4nted-Secret-7x:s/pl4nted-token+Q=@127.0.0.1:5432/shop",
+    "postgres://app:Pl4nted-Secret-7x%zz/+pl4nted-token=@db/shop",
+    "postgres://app:/Pl4nted-Secret-7x+pl4nted-token==@127.0.0.1:5432/shop",
+    "postgres://app:5432/Pl4nted-Secret-7x+/pl4nted-token=@db/shop",
+    "postgres://app:1/x?Pl4nted-Secret-7x=+/pl4nted-token@db/shop",
+    "postgres://db:5432,app:Pl4nted-Secret-7x/pl4nted-token=@db/shop",
+];
+
+#[test]
+fn a_password_with_an_unencoded_slash_is_never_printed() {
+    let asks_to_encode = |run: &deploykit_tests::Run| {
+        assert!(
+            run.stderr.contains("percent-encode the password")
+                || run.stdout.contains("percent-encode the password"),
+            "the message says what to do\n{run}"
+        );
+    };
+    for dsn in SLASH_DSNS {
+        for args in [&["explain"][..], &["explain", "--json"], &["explain", "-v"]] {
+            let run = Tool::new("validate-dsns").args(args).arg(dsn).run();
+            run.expect_code(2);
+            asks_to_encode(&run);
+        }
+        for args in [&[][..], &["--json"], &["--connect", "--timeout", "1s"]] {
+            let run = Tool::new("validate-dsns")
+                .args(args)
+                .env("DATABASE_URL", dsn)
+                .env("DATABASE_SERVICE_URL", dsn)
+                .env("DATABASE_ROOT_URL", dsn)
+                .run();
+            run.expect_code(2);
+            asks_to_encode(&run);
+        }
+        for args in [&[][..], &["--plan"], &["--check", "--json"]] {
+            let run = Tool::new("provision-db")
+                .args(args)
+                .args(["--timeout", "1s"])
+                .env(
+                    "DATABASE_URL",
+                    "postgres://app:pl4nted-app-pw@127.0.0.1:1/shop",
+                )
+                .env(
+                    "DATABASE_SERVICE_URL",
+                    "postgres://svc:pl4nted-svc-pw@127.0.0.1:1/shop",
+                )
+                .env("DATABASE_ROOT_URL", dsn)
+                .run();
+            run.expect_code(2);
+            asks_to_encode(&run);
+        }
+        for args in [&[][..], &["--json"], &["-v"]] {
+            let run = Tool::new("wait-probe")
+                .args(args)
+                .args(["--budget", "1s"])
+                .arg(dsn)
+                .run();
+            run.expect_code(2);
+            asks_to_encode(&run);
+            let run = Tool::new("wait-probe")
+                .args(args)
+                .args(["--budget", "1s", "env:DATABASE_URL"])
+                .env("DATABASE_URL", dsn)
+                .run();
+            run.expect_code(2);
+            asks_to_encode(&run);
+        }
+    }
+}
+
 #[test]
 fn validate_dsns_help_and_usage_errors_hide_environment_values() {
     let secret_env = |tool: Tool| {
@@ -423,5 +497,48 @@ fn wait_probe_hides_tokens_in_health_url_queries() {
             run.stderr.contains("access_token=***") || run.stdout.contains("access_token=***"),
             "the target is still named, its token hidden\n{run}"
         );
+    }
+}
+
+#[test]
+fn wait_probe_scrubs_what_a_health_endpoint_echoes_back() {
+    use base64::Engine as _;
+    use deploykit_tests::faults::{Answer, Scripted};
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{REGISTRY_PW}"));
+    let full = Scripted::echo(503);
+    // One that echoes only the first bytes, cutting the credential short.
+    let cut = Scripted::start(|_, req| {
+        let at = req
+            .head
+            .find("Basic ")
+            .map_or(0, |i| i + "Basic ".len() + 12);
+        Answer::new(503, &req.head.as_bytes()[..at])
+    });
+    for server in [&full, &cut] {
+        for args in [&[][..], &["--json"], &["-v"]] {
+            let run = Tool::new("wait-probe")
+                .args(args)
+                .args(["--budget", "1s"])
+                .args(["--header", &format!("Authorization: Basic {basic}")])
+                .args(["--header", "X-Api-Key: pl4nted-app-pw"])
+                .arg(format!(
+                    "http://ops:pl4nted-root-pw@{}/readyz?access_token=pl4nted-token&full=1",
+                    server.host()
+                ))
+                .run();
+            run.expect_code(1);
+            let out = format!("{}{}", run.stdout, run.stderr);
+            assert!(
+                out.contains("body: \"GET /readyz?access_token=***&full=1 HTTP/1.1"),
+                "the excerpt is shown, scrubbed\n{run}"
+            );
+            sweep_text("wait-probe's output", &out, &[USER, "ops"]);
+            assert!(!out.contains(&basic[..12]), "a cut credential\n{run}");
+        }
+    }
+    // Not vacuous: the server saw every secret and sent it back.
+    let sent = &full.requests()[0].head;
+    for secret in ["pl4nted-token", "pl4nted-app-pw", basic.as_str()] {
+        assert!(sent.contains(secret), "{sent}");
     }
 }

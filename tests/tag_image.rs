@@ -167,6 +167,74 @@ fn pin_refuses_refs_without_digest_or_matching_nothing() {
     }
 }
 
+#[test]
+fn concurrent_pins_of_one_file_both_land() {
+    // Two pins of different entries of one env file at once: each holds
+    // the file from its read to its rename, so neither undoes the other.
+    let dir = tempfile::tempdir().unwrap();
+    let env = dir.path().join("runtime.env");
+    let [a, b] = pins();
+    for round in 0..20 {
+        fs::copy(fixtures().join("runtime.env"), &env).unwrap();
+        let racing: Vec<_> = [&a, &b]
+            .into_iter()
+            .map(|r| {
+                Tool::new("tag-image")
+                    .args(["pin", "-q", "-f"])
+                    .arg(&env)
+                    .arg(r)
+                    .spawn()
+            })
+            .collect();
+        for run in racing {
+            run.wait().expect_code(0);
+        }
+        let text = fs::read_to_string(&env).unwrap();
+        assert!(
+            text.contains(D1) && text.contains(D2),
+            "round {round}: a pin that exited 0 is lost:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn pin_writes_through_a_symlink() {
+    let dir = pin_copy();
+    let shared = dir.path().join("shared");
+    fs::create_dir(&shared).unwrap();
+    fs::rename(dir.path().join("runtime.env"), shared.join("runtime.env")).unwrap();
+    std::os::unix::fs::symlink("shared/runtime.env", dir.path().join("runtime.env")).unwrap();
+    let [a, b] = pins();
+    pin(dir.path(), &[&a, &b]).expect_code(0);
+    let link = dir.path().join("runtime.env");
+    assert!(
+        fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the link stays a link"
+    );
+    assert_eq!(
+        fs::read_link(&link).unwrap(),
+        Path::new("shared/runtime.env")
+    );
+    assert_eq!(
+        fs::read(shared.join("runtime.env")).unwrap(),
+        fs::read(fixtures().join("runtime.pinned.env")).unwrap(),
+        "the target has the pins"
+    );
+    let names: Vec<_> = fs::read_dir(&shared)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(
+        names,
+        ["runtime.env"],
+        "no temporary left beside the target"
+    );
+}
+
 // ---------------------------------------------------------------- apply
 
 fn tag_image(args: &[&str]) -> Run {

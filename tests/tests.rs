@@ -13,6 +13,8 @@ mod bad_input;
 mod cli_cases;
 mod entry;
 mod fault_matrix;
+mod gitops_lane;
+mod hostile_registry;
 mod image_digest;
 mod image_digest_conformance;
 mod libpq_differential;
@@ -28,6 +30,7 @@ mod scaffold_service;
 mod secret_sweep;
 mod sigterm;
 mod tag_image;
+mod tag_image_pin;
 mod validate_dsns;
 mod wait_probe;
 

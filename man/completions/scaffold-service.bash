@@ -41,7 +41,7 @@ _scaffold__service() {
 
     case "${cmd}" in
         scaffold__service)
-            opts="-n -q -v -h -V --repo --scope --port --health-port --image-repo --compose --template --dry-run --json --quiet --verbose --help --version check templates help"
+            opts="-n -q -v -h -V --repo --scope --port --health-port --image-repo --migrate --image-pull-secret --compose --template --dry-run --json --quiet --verbose --help --version check templates help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -64,6 +64,10 @@ _scaffold__service() {
                     return 0
                     ;;
                 --image-repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --image-pull-secret)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

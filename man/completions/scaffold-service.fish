@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_scaffold_service_global_optspecs
-    string join \n repo= scope= port= health-port= image-repo= compose= template= n/dry-run json q/quiet v/verbose h/help V/version
+    string join \n repo= scope= port= health-port= image-repo= migrate image-pull-secret= compose= template= n/dry-run json q/quiet v/verbose h/help V/version
 end
 
 function __fish_scaffold_service_needs_command
@@ -28,9 +28,11 @@ complete -c scaffold-service -n "__fish_scaffold_service_needs_command" -l repo 
 complete -c scaffold-service -n "__fish_scaffold_service_needs_command" -l scope -d 'The npm scope of the package (default: the scope of the root package.json or of packages/*)' -r
 complete -c scaffold-service -n "__fish_scaffold_service_needs_command" -l port -d 'The service\'s main HTTP port (PORT), if it grows one' -r
 complete -c scaffold-service -n "__fish_scaffold_service_needs_command" -l health-port -d 'The port of /livez, /readyz and /version (HEALTH_PORT)' -r
-complete -c scaffold-service -n "__fish_scaffold_service_needs_command" -l image-repo -d 'The image repository the overlays pin (default: ghcr.io/OWNER/REPO from the root package.json repository)' -r
+complete -c scaffold-service -n "__fish_scaffold_service_needs_command" -l image-repo -d 'The image repository the overlays pin: a repository, no tag, digest or scheme (default: ghcr.io/OWNER/REPO from the root package.json repository)' -r
+complete -c scaffold-service -n "__fish_scaffold_service_needs_command" -l image-pull-secret -d 'The Secret (type kubernetes.io/dockerconfigjson) the pods pull their images with, for a private registry' -r
 complete -c scaffold-service -n "__fish_scaffold_service_needs_command" -l compose -d 'The Compose file to wire the service into (default: platform/infra/services/runtime/docker-compose.dev.yml or docker-compose.dev.yml)' -r -F
 complete -c scaffold-service -n "__fish_scaffold_service_needs_command" -l template -d 'Render this template directory instead of the built-in templates' -r -F
+complete -c scaffold-service -n "__fish_scaffold_service_needs_command" -l migrate -d 'Also generate a migration Job, run by Argo CD as a PreSync hook before each sync, from the {env}-{sha}-migrate image'
 complete -c scaffold-service -n "__fish_scaffold_service_needs_command" -s n -l dry-run -d 'Print the files that would be created and the edits as unified diffs; write nothing'
 complete -c scaffold-service -n "__fish_scaffold_service_needs_command" -l json -d 'Print the result as one JSON document on stdout instead of text'
 complete -c scaffold-service -n "__fish_scaffold_service_needs_command" -s q -l quiet -d 'Print nothing on stderr but errors'

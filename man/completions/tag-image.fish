@@ -74,7 +74,7 @@ complete -c tag-image -n "__fish_tag_image_using_subcommand apply" -s q -l quiet
 complete -c tag-image -n "__fish_tag_image_using_subcommand apply" -s v -l verbose -d 'Print more detail on stderr'
 complete -c tag-image -n "__fish_tag_image_using_subcommand apply" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tag-image -n "__fish_tag_image_using_subcommand pin" -s f -l file -d 'A kustomization.yaml, compose file or env file to edit (repeatable)' -r -F
-complete -c tag-image -n "__fish_tag_image_using_subcommand pin" -l check -d 'Write nothing; exit 1 if a file would change (or, without REF, if an entry is not pinned)'
+complete -c tag-image -n "__fish_tag_image_using_subcommand pin" -l check -d 'Write nothing; exit 1 if a file would change (or, without REF, if an entry is not pinned, on the placeholder, unreadable or stale)'
 complete -c tag-image -n "__fish_tag_image_using_subcommand pin" -l json -d 'Print the result as one JSON document on stdout instead of text'
 complete -c tag-image -n "__fish_tag_image_using_subcommand pin" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c tag-image -n "__fish_tag_image_using_subcommand pin" -s v -l verbose -d 'Print more detail on stderr'

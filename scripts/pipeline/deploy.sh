@@ -16,7 +16,8 @@ Usage: deploy.sh --env-file FILE --sha SHA [options] IMAGE@sha256:…
 
 Deploys IMAGE as the container --name on this host (Docker CLI against
 DOCKER_HOST, host network), in this order, stopping at the first failure:
-  1. refuse IMAGE unless pinned by digest (tag-image check --require-digest)
+  1. refuse IMAGE unless pinned by digest (tag-image check --require-digest),
+     and the all-zeros placeholder digest of an image not built yet
   2. check the runtime env file (validate-dsns --runtime): no admin DSN, no
      legacy variables, both runtime DSNs well formed
   3. record the running version (its reference and commit), pull IMAGE
@@ -85,9 +86,10 @@ Examples:
 
 Exit status:
   0    deployed (or IMAGE was already running and passes its probes)
-  1    refused (not pinned by digest, runtime env rejected, another deploy of
-       NAME running) or the new version failed its probes: the candidate
-       removed, or rolled back after the swap
+  1    refused (not pinned by digest or on the placeholder digest, runtime
+       env rejected, another deploy of NAME running) or the new version
+       failed its probes: the candidate removed, or rolled back after the
+       swap
   2    usage error: bad flag, unreadable env file, a tool missing
   3    the engine or registry failed (pull, start): rolled back
   4    a remote refused access (passed through from the tool)

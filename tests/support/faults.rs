@@ -291,3 +291,282 @@ pub fn manifest_digest(host: &str, repo: &str, reference: &str) -> Option<String
         _ => panic!("HEAD {repo}:{reference}: {resp}"),
     }
 }
+
+// ------------------------------------------------------------- wire tap
+
+/// What a [`WireTap`] saw a client open a connection with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Opening {
+    /// A TLS handshake record (the first byte is 0x16).
+    Tls,
+    /// Anything else: the first bytes, as text.
+    Plain(String),
+}
+
+/// A TCP relay on 127.0.0.1 in front of a server, which records how each
+/// client connection opens: the witness that nothing reached a TLS server
+/// in plain HTTP, which the server itself may answer without logging.
+pub struct WireTap {
+    port: u16,
+    /// One entry per connection, in order.
+    pub openings: Arc<Mutex<Vec<Opening>>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl WireTap {
+    /// A tap forwarding every connection to `127.0.0.1:upstream_port`.
+    pub fn start(upstream_port: u16) -> WireTap {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("tap listener");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let port = listener.local_addr().expect("addr").port();
+        let openings = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (seen, stopped) = (Arc::clone(&openings), Arc::clone(&stop));
+        thread::spawn(move || {
+            while !stopped.load(Ordering::SeqCst) {
+                let Ok((client, _)) = listener.accept() else {
+                    thread::sleep(Duration::from_millis(2));
+                    continue;
+                };
+                let seen = Arc::clone(&seen);
+                thread::spawn(move || {
+                    let _ = tap_one(client, upstream_port, &seen);
+                });
+            }
+        });
+        WireTap {
+            port,
+            openings,
+            stop,
+        }
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// The connections so far that did not open with TLS.
+    pub fn plain_openings(&self) -> Vec<String> {
+        self.openings
+            .lock()
+            .expect("tap lock")
+            .iter()
+            .filter_map(|o| match o {
+                Opening::Plain(head) => Some(head.clone()),
+                Opening::Tls => None,
+            })
+            .collect()
+    }
+}
+
+impl Drop for WireTap {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+fn tap_one(
+    mut client: TcpStream,
+    upstream_port: u16,
+    seen: &Mutex<Vec<Opening>>,
+) -> io::Result<()> {
+    client.set_nonblocking(false)?;
+    let mut first = vec![0u8; 4096];
+    let n = client.read(&mut first)?;
+    if n == 0 {
+        return Ok(());
+    }
+    first.truncate(n);
+    seen.lock().expect("tap lock").push(if first[0] == 0x16 {
+        Opening::Tls
+    } else {
+        Opening::Plain(String::from_utf8_lossy(&first).into_owned())
+    });
+    let mut upstream = TcpStream::connect(("127.0.0.1", upstream_port))?;
+    upstream.write_all(&first)?;
+    let (mut up_read, mut client_write) = (upstream.try_clone()?, client.try_clone()?);
+    let back = thread::spawn(move || {
+        let _ = io::copy(&mut up_read, &mut client_write);
+        let _ = client_write.shutdown(Shutdown::Write);
+    });
+    let _ = io::copy(&mut client, &mut upstream);
+    let _ = upstream.shutdown(Shutdown::Write);
+    let _ = back.join();
+    Ok(())
+}
+
+// ------------------------------------------------------------- scripted
+
+/// One request a [`Scripted`] server received.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// `GET /path?query HTTP/1.1`.
+    pub line: String,
+    /// The whole head: the request line and every header, as sent.
+    pub head: String,
+}
+
+impl Request {
+    /// The path and query of the request line.
+    pub fn target(&self) -> &str {
+        self.line.split_whitespace().nth(1).unwrap_or("")
+    }
+
+    /// The value of header `name` (case-insensitive), if sent.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().skip(1).find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+}
+
+/// What a [`Scripted`] server answers: status, extra headers, body.
+pub struct Answer {
+    /// The status code.
+    pub status: u16,
+    /// Headers besides `Content-Length` and `Connection`.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    /// `status` with `body` and no other header.
+    pub fn new(status: u16, body: impl Into<Vec<u8>>) -> Answer {
+        Answer {
+            status,
+            headers: Vec::new(),
+            body: body.into(),
+        }
+    }
+
+    /// Adds a header.
+    #[must_use]
+    pub fn header(mut self, name: &str, value: &str) -> Answer {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+}
+
+type Handler = dyn Fn(u16, &Request) -> Answer + Send + Sync;
+
+/// An HTTP/1.1 server on 127.0.0.1 that answers each request with what
+/// its handler says (given the server's port and the request), one
+/// request per connection, and keeps every request it received: a hostile
+/// registry, a token service or an echoing health endpoint in a few lines.
+pub struct Scripted {
+    port: u16,
+    stop: Arc<AtomicBool>,
+    requests: Arc<Mutex<Vec<Request>>>,
+}
+
+impl Scripted {
+    /// Starts the server.
+    pub fn start(handler: impl Fn(u16, &Request) -> Answer + Send + Sync + 'static) -> Scripted {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("scripted listener");
+        let port = listener.local_addr().expect("addr").port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let handler: Arc<Handler> = Arc::new(handler);
+        let (s2, r2) = (Arc::clone(&stop), Arc::clone(&requests));
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                if s2.load(Ordering::SeqCst) {
+                    return;
+                }
+                let Ok(stream) = stream else { continue };
+                let (h, r) = (Arc::clone(&handler), Arc::clone(&r2));
+                thread::spawn(move || {
+                    let _ = answer(stream, port, &*h, &r);
+                });
+            }
+        });
+        Scripted {
+            port,
+            stop,
+            requests,
+        }
+    }
+
+    /// An answer with the request head as the body: a health endpoint that
+    /// reflects what it was sent, with `status`.
+    pub fn echo(status: u16) -> Scripted {
+        Scripted::start(move |_, req| Answer::new(status, req.head.clone()))
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// The port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Every request received so far, in order.
+    pub fn requests(&self) -> Vec<Request> {
+        self.requests.lock().expect("requests lock").clone()
+    }
+}
+
+impl Drop for Scripted {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+fn answer(
+    mut stream: TcpStream,
+    port: u16,
+    handler: &Handler,
+    requests: &Mutex<Vec<Request>>,
+) -> io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if stream.read(&mut byte)? == 0 {
+            return Ok(());
+        }
+        head.push(byte[0]);
+        if head.len() == 1 && !byte[0].is_ascii_uppercase() {
+            // A TLS ClientHello: answer as a plain-HTTP server does, so
+            // the client falls back to plain HTTP on loopback.
+            stream.write_all(b"HTTP/1.0 400 Bad Request\r\n\r\n")?;
+            return Ok(());
+        }
+    }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let mut body = vec![0; content_length(&head)];
+    stream.read_exact(&mut body)?;
+    let request = Request {
+        line: head.lines().next().unwrap_or("").to_owned(),
+        head: head.trim_end().to_owned(),
+    };
+    requests
+        .lock()
+        .expect("requests lock")
+        .push(request.clone());
+    let reply = handler(port, &request);
+    let mut out = Vec::new();
+    write!(out, "HTTP/1.1 {} Scripted\r\n", reply.status)?;
+    for (k, v) in &reply.headers {
+        write!(out, "{k}: {v}\r\n")?;
+    }
+    write!(
+        out,
+        "Content-Length: {}\r\nConnection: close\r\n\r\n",
+        reply.body.len()
+    )?;
+    stream.write_all(&out)?;
+    if !request.line.starts_with("HEAD ") {
+        stream.write_all(&reply.body)?;
+    }
+    stream.flush()?;
+    let _ = stream.shutdown(Shutdown::Write);
+    Ok(())
+}

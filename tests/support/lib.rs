@@ -4,6 +4,7 @@
 pub mod bins;
 pub mod engine;
 pub mod faults;
+pub mod k8s;
 pub mod pg;
 pub mod registry;
 pub mod tools;

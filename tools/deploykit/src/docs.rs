@@ -2,7 +2,8 @@
 //!
 //! Each tool describes its examples and the exit statuses it really returns in
 //! a [`ToolDoc`]; the same data feeds `--help` (via [`ToolDoc::after_help`])
-//! and the generated man page, so the two cannot drift apart. The rendering
+//! and the generated man page, so the two cannot drift apart. The man page
+//! also gets a SECURITY section: what the tool sends where. The rendering
 //! of man pages and completions is behind the `docs` feature: only the
 //! generator (the man-page test) needs it, not the tools.
 
@@ -29,6 +30,11 @@ pub struct ToolDoc {
     pub examples: &'static [Example],
     /// The exit statuses the tool returns, each with what it means for this tool.
     pub exit_statuses: &'static [(Exit, &'static str)],
+    /// What the tool sends where (credentials, plain HTTP, redirects) and
+    /// what it writes: the man page's SECURITY section, a paragraph each.
+    /// Paragraphs two tools share live once, beside the code they describe
+    /// (e.g. `registry::SECURITY`).
+    pub security: &'static [&'static str],
 }
 
 impl ToolDoc {
@@ -76,6 +82,13 @@ impl ToolDoc {
             roff.control("TP", []);
             roff.text([bold(exit.code().to_string())]);
             roff.text([roman(*meaning)]);
+        }
+        if !self.security.is_empty() {
+            roff.control("SH", ["SECURITY"]);
+            for paragraph in self.security {
+                roff.control("PP", []);
+                roff.text([roman(*paragraph)]);
+            }
         }
         roff.to_writer(&mut out)?;
         man.render_version_section(&mut out)?;

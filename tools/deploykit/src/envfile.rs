@@ -22,12 +22,17 @@ pub fn read(path: &Path) -> Result<BTreeMap<String, String>> {
 
 /// Parses dotenv text. Later assignments override earlier ones.
 pub fn parse(text: &str) -> std::result::Result<BTreeMap<String, String>, String> {
-    let mut vars = BTreeMap::new();
+    Ok(assignments(text)?.into_iter().collect())
+}
+
+/// Every assignment of dotenv text, in order, repeats included: what an
+/// edit of the file must leave alone is all of them, not only the last.
+/// The error names a bad line by its number only, never its value.
+pub fn assignments(text: &str) -> std::result::Result<Vec<(String, String)>, String> {
+    let mut vars = Vec::new();
     for item in dotenvy::from_read_iter(text.as_bytes()) {
         match item {
-            Ok((key, value)) => {
-                vars.insert(key, value);
-            }
+            Ok(pair) => vars.push(pair),
             Err(dotenvy::Error::LineParse(bad, _)) => {
                 // dotenvy's message quotes the line, which may hold a
                 // password: name the line by its number only.

@@ -144,6 +144,23 @@ pub fn hex(bytes: &[u8]) -> String {
     out
 }
 
+/// The digest an image entry carries before anything was built for it: the
+/// overlays `scaffold-service` writes are pinned by it until the first
+/// promotion. It names no content, so it must never reach a cluster:
+/// `tag-image check` and `tag-image pin --check` refuse it, and a bare
+/// `tag-image pin` reference may take the one entry that still carries it.
+pub const PLACEHOLDER_DIGEST: &str =
+    "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Whether `digest` (`algorithm:hex`, as written) is a placeholder: the
+/// [`PLACEHOLDER_DIGEST`], or any digest whose hash is all zeros (no content
+/// hashes to it, so it only ever stands for "not built yet").
+pub fn is_placeholder_digest(digest: &str) -> bool {
+    digest.split_once(':').is_some_and(|(alg, hex)| {
+        !alg.is_empty() && !hex.is_empty() && hex.bytes().all(|b| b == b'0')
+    })
+}
+
 /// A content digest, `algorithm:hex`, validated as go-digest does.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Digest {
@@ -194,6 +211,11 @@ impl Digest {
     /// The hex-encoded hash.
     pub fn hex(&self) -> &str {
         &self.hex
+    }
+
+    /// Whether this is a placeholder ([`is_placeholder_digest`]).
+    pub fn is_placeholder(&self) -> bool {
+        is_placeholder_digest(&self.to_string())
     }
 
     /// Whether `bytes` hash to this digest.
@@ -393,6 +415,86 @@ pub fn parse_any(text: &str) -> Result<AnyReference, RefError> {
     parse_normalized(text).map(AnyReference::Named)
 }
 
+/// Why a text is not a bare repository name ([`parse_repository`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RepositoryError {
+    /// A URL (`https://ghcr.io/acme/api`): registries are named by host.
+    #[error("is a URL; name the repository without a scheme (like ghcr.io/acme/api)")]
+    Scheme,
+    /// `repo:tag`: the tag is chosen per build, not per repository.
+    #[error("has a tag ({0}); name the repository alone, the tag is pinned per build")]
+    Tag(String),
+    /// `repo@digest`: likewise.
+    #[error("has a digest; name the repository alone, the digest is pinned per build")]
+    Digest,
+    /// Not a name of the reference grammar at all.
+    #[error("is not an image repository: {0}")]
+    Invalid(RefError),
+}
+
+/// A repository, as a manifest's `newName` or a flag naming where a
+/// service's images go holds it: `[domain/]path` of the strict grammar
+/// ([`parse`], no normalisation, so `ghcr.io/acme/api` stays as written),
+/// with no tag, no digest and no URL scheme. What every build then pins
+/// (`repo:tag@sha256:…`) is appended to exactly this text, so a tag left
+/// in it would render `repo:v1:prod-…`.
+pub fn parse_repository(text: &str) -> Result<Reference, RepositoryError> {
+    if text.contains("://") {
+        return Err(RepositoryError::Scheme);
+    }
+    let parsed = parse(text).map_err(RepositoryError::Invalid)?;
+    if parsed.digest.is_some() {
+        return Err(RepositoryError::Digest);
+    }
+    if let Some(tag) = parsed.tag {
+        return Err(RepositoryError::Tag(tag));
+    }
+    Ok(parsed)
+}
+
+#[cfg(test)]
+mod repository_tests {
+    use super::*;
+
+    #[test]
+    fn a_repository_has_no_tag_digest_or_scheme() {
+        for ok in [
+            "ghcr.io/acme/api",
+            "127.0.0.1:5000/shop/api",
+            "localhost/app",
+            "api",
+        ] {
+            assert_eq!(
+                parse_repository(ok).map(|r| r.to_string()),
+                Ok(ok.to_owned())
+            );
+        }
+        assert_eq!(
+            parse_repository("127.0.0.1:5000/shop/api:v1"),
+            Err(RepositoryError::Tag("v1".into()))
+        );
+        let digest = format!("ghcr.io/acme/api@sha256:{}", "a".repeat(64));
+        assert_eq!(parse_repository(&digest), Err(RepositoryError::Digest));
+        assert_eq!(
+            parse_repository("https://ghcr.io/acme/api"),
+            Err(RepositoryError::Scheme)
+        );
+        assert_eq!(
+            parse_repository("ghcr.io/Acme/api"),
+            Err(RepositoryError::Invalid(RefError::NameContainsUppercase))
+        );
+        assert!(matches!(
+            parse_repository(""),
+            Err(RepositoryError::Invalid(_))
+        ));
+        assert!(parse_repository(&format!("ghcr.io/{}", "a".repeat(255))).is_ok());
+        assert_eq!(
+            parse_repository(&format!("ghcr.io/{}", "a".repeat(256))),
+            Err(RepositoryError::Invalid(RefError::NameTooLong))
+        );
+    }
+}
+
 fn split_docker_domain(name: &str) -> (String, String) {
     let Some((maybe_domain, maybe_remote)) = name.split_once('/') else {
         return (
@@ -562,6 +664,18 @@ mod tests {
     use super::*;
 
     const D: &str = "sha256:ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff";
+
+    #[test]
+    fn the_placeholder_is_any_all_zeros_digest() {
+        assert!(Digest::parse(PLACEHOLDER_DIGEST).unwrap().is_placeholder());
+        assert!(is_placeholder_digest(&format!(
+            "sha512:{}",
+            "0".repeat(128)
+        )));
+        assert!(!Digest::parse(D).unwrap().is_placeholder());
+        assert!(!is_placeholder_digest("sha256:"));
+        assert!(!is_placeholder_digest("0000"));
+    }
 
     #[test]
     fn a_hub_path_that_looks_like_a_registry_keeps_its_domain() {

@@ -62,6 +62,11 @@ pub const DOC: ToolDoc = ToolDoc {
             "resolve: the registry or its token service refused the credentials",
         ),
     ],
+    security: &[
+        deploykit::registry::SECURITY[0],
+        deploykit::registry::SECURITY[1],
+        "From a push log or a build context nothing is sent anywhere: the log and the files are read locally.",
+    ],
 };
 
 /// From a tag, a push log or a build context to a content digest.

@@ -59,6 +59,9 @@ pub const DOC: ToolDoc = ToolDoc {
             "a login was refused, or the admin role lacks a privilege the plan needs (named)",
         ),
     ],
+    security: &[
+        "Connects only to the server of DATABASE_ROOT_URL, with the admin credentials, TLS as its sslmode says (verify-full to check the certificate and host name). The app and service passwords are never sent: each role gets a SCRAM-SHA-256 verifier computed here, so the server and its logs never see the plaintext. DSNs are printed with their passwords as ***, and an unparseable one is never echoed.",
+    ],
 };
 
 /// Converge a Postgres database and its two runtime roles from the three DSNs alone.

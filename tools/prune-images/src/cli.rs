@@ -51,6 +51,11 @@ pub const DOC: ToolDoc = ToolDoc {
             "the engine socket or the registry refused access; registry: the credentials cannot delete, or the registry does not allow deletes (checked before anything is deleted)",
         ),
     ],
+    security: &[
+        "local talks only to the container engine's socket (DOCKER_HOST or /var/run/docker.sock) and sends it no credentials.",
+        deploykit::registry::SECURITY[0],
+        deploykit::registry::SECURITY[1],
+    ],
 };
 
 /// Free disk on deploy hosts and in registries, keeping the rollback window and everything in use.

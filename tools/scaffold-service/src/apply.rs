@@ -51,8 +51,53 @@ fn missing_top(root: &Path, rel: &str) -> PathBuf {
 
 /// Writes the plan's files and edits into `root`.
 pub fn apply(root: &Path, plan: &Plan) -> Result<()> {
+    let writes = plan.files.iter().map(|f| f.path.as_str());
+    let edits = plan.edits.iter().filter(|e| e.after.is_some());
+    for rel in writes.chain(edits.map(|e| e.path.as_str())) {
+        inside(root, rel)?;
+    }
+    // The edited files are held from the check that they are still what
+    // the plan read until they are replaced: another deploykit edit of one
+    // waits, and its change is not undone.
+    let edited: Vec<PathBuf> = plan.edits.iter().map(|e| root.join(&e.path)).collect();
+    let _held = write::hold(&edited)?;
     let staged = stage(root, plan)?;
     commit(staged)
+}
+
+/// Refuses (exit 2) a path that would be written outside the repository:
+/// a `..` step, or an existing part of it (a `services` directory, the
+/// edited file itself) that is a link leading out. What does not exist yet
+/// is created inside the deepest part that does.
+fn inside(root: &Path, rel: &str) -> Result<()> {
+    let outside = |why: &str| {
+        Error::usage(format!(
+            "{rel} {why}, outside the repository {}; refusing to write (nothing written)",
+            root.display()
+        ))
+    };
+    let relative = Path::new(rel);
+    if relative.is_absolute()
+        || relative
+            .components()
+            .any(|c| !matches!(c, std::path::Component::Normal(_)))
+    {
+        return Err(outside("is not a plain relative path"));
+    }
+    let real_root = fs::canonicalize(root)
+        .or_exit(Exit::Usage, format!("cannot resolve {}", root.display()))?;
+    let existing = relative
+        .ancestors()
+        .map(|a| root.join(a))
+        .find(|p| p.symlink_metadata().is_ok())
+        .unwrap_or_else(|| root.to_owned());
+    let real =
+        fs::canonicalize(&existing).map_err(|_| outside("is under a link that leads nowhere"))?;
+    if real.starts_with(&real_root) {
+        Ok(())
+    } else {
+        Err(outside(&format!("resolves to {}", real.display())))
+    }
 }
 
 fn stage(root: &Path, plan: &Plan) -> Result<Vec<Staged>> {

@@ -19,6 +19,10 @@ pub const DOC: ToolDoc = ToolDoc {
             command: "scaffold-service billing-worker --scope @acme --health-port 9000",
         },
         Example {
+            what: "A service with a PreSync migration Job, pulling from a private registry",
+            command: "scaffold-service billing-worker --migrate --image-repo registry.acme.dev/shop --image-pull-secret regcred",
+        },
+        Example {
             what: "The plan as JSON, for a bot or a review comment",
             command: "scaffold-service billing-worker --dry-run --json | jq -r '.files[].path'",
         },
@@ -45,6 +49,9 @@ pub const DOC: ToolDoc = ToolDoc {
             "bad NAME, flag or template; not a pnpm monorepo root; a file to edit does not parse; a write failed (nothing left behind)",
         ),
     ],
+    security: &[
+        "Sends nothing over the network. Writes only inside --repo: a path that would resolve outside it (a symbolic link such as services pointing elsewhere, an edited file that is a link out) is refused with exit 2 before anything is written, and the edited files are locked while they are replaced.",
+    ],
 };
 
 /// Generate a deployable, probed service in a pnpm monorepo and wire it in.
@@ -53,10 +60,16 @@ pub const DOC: ToolDoc = ToolDoc {
 /// config, /livez /readyz /version health server, worker loop, pino JSON logs,
 /// a test, package.json, tsconfig, tsup and vitest configs, a bundled
 /// multi-stage Dockerfile, AGENTS.md) and Kubernetes manifests (a Kustomize
-/// base and staging/production overlays pinned by a placeholder digest), then
-/// wires the service into pnpm-workspace.yaml, the root package.json scripts,
-/// docker-compose.dev.yml and the dependency-cruiser rules, leaving the rest of
-/// each file byte-for-byte as it was.
+/// base and staging/production overlays, each in its own namespace, pinned by
+/// a placeholder digest), then wires the service into pnpm-workspace.yaml, the
+/// root package.json scripts, docker-compose.dev.yml and the dependency-cruiser
+/// rules, leaving the rest of each file byte-for-byte as it was.
+///
+/// The first service also creates deployments/argocd/: an Argo CD AppProject
+/// and an ApplicationSet whose git directory generator makes one Application
+/// of every deployments/overlays/ENV/SERVICE, so the next service is synced
+/// without editing them. Files shared by every service are reused as they are
+/// when they exist.
 ///
 /// The whole change is computed first; `--dry-run` prints it. Files are
 /// written to temporary paths next to their targets and renamed into place
@@ -105,9 +118,17 @@ pub struct CreateArgs {
     #[arg(long, value_name = "PORT", default_value_t = 9000, value_parser = clap::value_parser!(u16).range(1..))]
     pub health_port: u16,
 
-    /// The image repository the overlays pin (default: ghcr.io/OWNER/REPO from the root package.json repository)
+    /// The image repository the overlays pin: a repository, no tag, digest or scheme (default: ghcr.io/OWNER/REPO from the root package.json repository)
     #[arg(long, value_name = "REPOSITORY")]
     pub image_repo: Option<String>,
+
+    /// Also generate a migration Job, run by Argo CD as a PreSync hook before each sync, from the {env}-{sha}-migrate image
+    #[arg(long)]
+    pub migrate: bool,
+
+    /// The Secret (type kubernetes.io/dockerconfigjson) the pods pull their images with, for a private registry
+    #[arg(long, value_name = "NAME")]
+    pub image_pull_secret: Option<String>,
 
     /// The Compose file to wire the service into (default: platform/infra/services/runtime/docker-compose.dev.yml or docker-compose.dev.yml)
     #[arg(long, value_name = "FILE")]

@@ -58,6 +58,7 @@ struct CreateReport<'a> {
     written: bool,
     template: &'a TemplateInfo,
     files: Vec<FileEntry>,
+    reused: &'a [String],
     edits: &'a [FileEdit],
     skipped: &'a [Skipped],
 }
@@ -83,6 +84,8 @@ fn create(args: &CreateArgs, out: &Reporter) -> Result<Exit> {
         port: args.port,
         health_port: args.health_port,
         image_repo: args.image_repo.as_deref(),
+        migrate: args.migrate,
+        image_pull_secret: args.image_pull_secret.as_deref(),
     };
     let (answers, warnings) = plan::answers(&request, &repo)?;
     let (plan, warnings) = plan::build(&repo, &set, answers, warnings)?;
@@ -113,12 +116,16 @@ fn print_plan(plan: &Plan, dry_run: bool, out: &Reporter) -> Result<()> {
                     bytes: f.content.len(),
                 })
                 .collect(),
+            reused: &plan.reused,
             edits: &plan.edits,
             skipped: &plan.skipped,
         });
     }
     for file in &plan.files {
         out.line(format_args!("create {}", file.path))?;
+    }
+    for path in &plan.reused {
+        out.line(format_args!("reuse {path} (shared by every service)"))?;
     }
     for edit in &plan.edits {
         match edit.change {

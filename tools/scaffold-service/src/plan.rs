@@ -20,9 +20,9 @@ use crate::templates::{self, Rendered, Source, TemplateSet};
 /// The base image of both Dockerfile stages (the seeds' default: glibc, broad native-module support).
 pub const NODE_IMAGE: &str = "node:20-bookworm-slim";
 
-/// The digest the overlays carry until the first promotion replaces it.
-pub const PLACEHOLDER_DIGEST: &str =
-    "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+/// The digest the overlays carry until the first promotion replaces it:
+/// the one placeholder every tool knows (`tag-image` refuses it).
+pub use deploykit::imageref::PLACEHOLDER_DIGEST;
 
 /// The workspace glob services live under.
 pub const SERVICES_GLOB: &str = "services/*";
@@ -58,6 +58,12 @@ pub struct Answers {
     pub compose_context: Option<String>,
     /// Compose services to wait for.
     pub compose_depends_on: Vec<Dependency>,
+    /// Whether a PreSync migration Job is generated (`--migrate`).
+    #[serde(default)]
+    pub migrate: bool,
+    /// The Secret the pods pull images with (`--image-pull-secret`).
+    #[serde(default)]
+    pub image_pull_secret: Option<String>,
 }
 
 /// One variable of the service's environment schema: rendered into
@@ -187,8 +193,44 @@ pub fn context(a: &Answers) -> templates::Context {
             json!(templates::TEMPLATE_VERSION),
         );
         obj.insert("placeholder_digest".into(), json!(PLACEHOLDER_DIGEST));
+        obj.insert("argocd_project".into(), json!(argocd_project(&a.scope)));
+        obj.insert("git_repo_url".into(), json!(git_repo_url(a)));
+        obj.insert("environments".into(), json!(ENVIRONMENTS));
     }
     ctx
+}
+
+/// The environments the overlays deploy to, each in its own namespace of the
+/// same name (the ApplicationSet reads it from the overlay's path).
+pub const ENVIRONMENTS: [&str; 2] = ["staging", "production"];
+
+/// The Argo CD project of the repo's services: the npm scope as a DNS label
+/// (`@acme` → `acme`), the same for every service of the repo.
+pub fn argocd_project(scope: &str) -> String {
+    let label: String = scope
+        .trim_start_matches('@')
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .take(63)
+        .collect();
+    let label = label.trim_matches('-');
+    if label.is_empty() {
+        "services".to_owned()
+    } else {
+        label.to_owned()
+    }
+}
+
+/// The git repository Argo CD reads the overlays from: the root
+/// package.json's repository, else a `git.invalid` placeholder to replace.
+pub fn git_repo_url(a: &Answers) -> String {
+    match &a.source_url {
+        Some(url) => format!("{url}.git"),
+        None => format!(
+            "https://git.invalid/{}/monorepo.git",
+            argocd_project(&a.scope)
+        ),
+    }
 }
 
 /// Which templates produced a service.
@@ -276,6 +318,9 @@ pub struct Plan {
     pub template: TemplateInfo,
     /// New files (the service, the manifests, `.scaffold.json`), sorted by path.
     pub files: Vec<Rendered>,
+    /// Files shared by every service (the Argo CD lane) that an earlier
+    /// service created: reused as they are, never rewritten.
+    pub reused: Vec<String>,
     /// Edits of existing files, in a fixed order.
     pub edits: Vec<FileEdit>,
     /// Wiring left out.
@@ -295,18 +340,23 @@ pub struct Request<'a> {
     pub health_port: u16,
     /// `--image-repo`.
     pub image_repo: Option<&'a str>,
+    /// `--migrate`.
+    pub migrate: bool,
+    /// `--image-pull-secret`.
+    pub image_pull_secret: Option<&'a str>,
 }
 
-/// The longest image name registries and engines accept (the
-/// distribution reference grammar's limit on the whole name).
-const MAX_IMAGE_REPO: usize = 255;
-
-/// Whether `repo` can be the image repository the overlays pin.
-fn image_repo_ok(repo: &str) -> bool {
-    !repo.is_empty()
-        && repo.len() <= MAX_IMAGE_REPO
-        && repo.chars().all(|c| {
-            c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '_' | '/' | ':')
+/// Whether `name` can name a Secret: a DNS subdomain (RFC 1123), as the
+/// API server requires of object names.
+fn secret_name_ok(name: &str) -> bool {
+    name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         })
 }
 
@@ -349,10 +399,19 @@ pub fn answers(req: &Request<'_>, repo: &Repo) -> Result<(Answers, Vec<String>)>
             format!("registry.invalid/{}/{}", &scope[1..], req.name)
         }),
     };
-    if !image_repo_ok(&image_repo) {
+    deploykit::imageref::parse_repository(&image_repo)
+        .map_err(|e| Error::usage(format!("--image-repo {image_repo:?} {e}")))?;
+    if let Some(secret) = req.image_pull_secret
+        && !secret_name_ok(secret)
+    {
         return Err(Error::usage(format!(
-            "--image-repo {image_repo:?} is not an image repository (lowercase, no tag or digest, at most {MAX_IMAGE_REPO} characters)"
+            "--image-pull-secret {secret:?} is not a Secret name (lowercase letters, digits, '-' and '.', at most 253)"
         )));
+    }
+    if repo.source_url.is_none() {
+        warnings.push(
+            "the root package.json names no repository: Argo CD reads the overlays from a git.invalid placeholder in deployments/argocd/; replace it".into(),
+        );
     }
     Ok((
         Answers {
@@ -368,6 +427,8 @@ pub fn answers(req: &Request<'_>, repo: &Repo) -> Result<(Answers, Vec<String>)>
             compose_file: repo.compose.clone(),
             compose_context: repo.compose_context(),
             compose_depends_on: repo.compose_dependencies()?,
+            migrate: req.migrate,
+            image_pull_secret: req.image_pull_secret.map(str::to_owned),
         },
         warnings,
     ))
@@ -401,6 +462,7 @@ pub fn render(set: &TemplateSet, answers: &Answers) -> Result<(Vec<Rendered>, Re
     files.push(Rendered {
         path: record_path,
         content: text,
+        shared: false,
     });
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok((files, record))
@@ -441,7 +503,25 @@ pub fn build(
             "{service_dir} already exists; refusing to overwrite it (nothing written)"
         )));
     }
-    let (files, _record) = render(set, &answers)?;
+    let (rendered, _record) = render(set, &answers)?;
+    let mut files = Vec::new();
+    let mut reused = Vec::new();
+    for file in rendered {
+        // A file shared by every service exists once the first service made
+        // it; the next one reuses it rather than refusing or rewriting it.
+        if file.shared && repo.root.join(&file.path).symlink_metadata().is_ok() {
+            let on_disk = std::fs::read_to_string(repo.root.join(&file.path)).ok();
+            if on_disk.as_deref() != Some(file.content.as_str()) {
+                warnings.push(format!(
+                    "{} differs from what the template generates; kept as it is",
+                    file.path
+                ));
+            }
+            reused.push(file.path);
+            continue;
+        }
+        files.push(file);
+    }
     for file in &files {
         if repo.root.join(&file.path).symlink_metadata().is_ok() {
             return Err(Error::no(format!(
@@ -576,6 +656,7 @@ pub fn build(
             template: TemplateInfo::of(set),
             answers,
             files,
+            reused,
             edits,
             skipped,
         },
@@ -588,13 +669,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn image_repositories_are_lowercase_untagged_and_bounded() {
-        assert!(image_repo_ok("ghcr.io/acme/api"));
-        assert!(image_repo_ok("127.0.0.1:5000/acme/api"));
-        assert!(!image_repo_ok(""));
-        assert!(!image_repo_ok("Bad Repo"));
-        assert!(!image_repo_ok("ghcr.io/acme/api@sha256:abc"));
-        assert!(image_repo_ok(&format!("ghcr.io/{}", "a".repeat(247))));
-        assert!(!image_repo_ok(&format!("ghcr.io/{}", "a".repeat(248))));
+    fn secret_names_are_dns_subdomains() {
+        assert!(secret_name_ok("regcred"));
+        assert!(secret_name_ok("ghcr.pull-secret"));
+        assert!(!secret_name_ok(""));
+        assert!(!secret_name_ok("RegCred"));
+        assert!(!secret_name_ok("-x"));
+        assert!(!secret_name_ok("a..b"));
+        assert!(!secret_name_ok(&"a".repeat(254)));
+    }
+
+    #[test]
+    fn the_argocd_project_is_the_scope_as_a_dns_label() {
+        assert_eq!(argocd_project("@acme"), "acme");
+        assert_eq!(argocd_project("@my.org_x"), "my-org-x");
+        assert_eq!(argocd_project("@_"), "services");
     }
 }

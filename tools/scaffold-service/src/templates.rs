@@ -8,6 +8,12 @@
 //! rule, the root scripts); a user's directory that lacks one falls back to
 //! the built-in snippet. Rendering uses minijinja with undefined variables as
 //! errors, so a typo in a template fails loudly instead of printing nothing.
+//!
+//! Two path rules serve the GitOps lane: a template whose path names no
+//! variable renders a file shared by every service of the repo (the Argo CD
+//! project and ApplicationSet), created by the first service and reused by
+//! the next; and a template whose content renders empty generates no file,
+//! so a file can depend on a flag (`--migrate`).
 
 use std::path::{Component, Path, PathBuf};
 
@@ -18,7 +24,7 @@ use sha2::{Digest, Sha256};
 
 /// The version of the built-in templates, recorded in `.scaffold.json`.
 /// Bump it with any change to `templates/` that changes generated output.
-pub const TEMPLATE_VERSION: &str = "1";
+pub const TEMPLATE_VERSION: &str = "2";
 
 /// The directory of wiring snippets inside a template set.
 pub const WIRING_DIR: &str = "_wiring";
@@ -38,6 +44,18 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../templates/_wiring/root-scripts.json.j2"),
     ),
     (
+        "deployments/argocd/applicationset.yaml.j2",
+        include_str!("../templates/deployments/argocd/applicationset.yaml.j2"),
+    ),
+    (
+        "deployments/argocd/appproject.yaml.j2",
+        include_str!("../templates/deployments/argocd/appproject.yaml.j2"),
+    ),
+    (
+        "deployments/argocd/kustomization.yaml.j2",
+        include_str!("../templates/deployments/argocd/kustomization.yaml.j2"),
+    ),
+    (
         "deployments/base/{{name}}/deployment.yaml.j2",
         include_str!("../templates/deployments/base/{{name}}/deployment.yaml.j2"),
     ),
@@ -46,8 +64,20 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../templates/deployments/base/{{name}}/kustomization.yaml.j2"),
     ),
     (
+        "deployments/base/{{name}}/migrate-job.yaml.j2",
+        include_str!("../templates/deployments/base/{{name}}/migrate-job.yaml.j2"),
+    ),
+    (
+        "deployments/base/{{name}}/service.yaml.j2",
+        include_str!("../templates/deployments/base/{{name}}/service.yaml.j2"),
+    ),
+    (
         "deployments/overlays/production/{{name}}/kustomization.yaml.j2",
         include_str!("../templates/deployments/overlays/production/{{name}}/kustomization.yaml.j2"),
+    ),
+    (
+        "deployments/overlays/production/{{name}}/pdb.yaml.j2",
+        include_str!("../templates/deployments/overlays/production/{{name}}/pdb.yaml.j2"),
     ),
     (
         "deployments/overlays/staging/{{name}}/kustomization.yaml.j2",
@@ -131,6 +161,11 @@ pub struct Rendered {
     /// The file's content.
     #[serde(skip)]
     pub content: String,
+    /// Shared by every service: its template's path names no variable
+    /// (`deployments/argocd/applicationset.yaml`), so each service renders
+    /// it to the same place and the first one creates it.
+    #[serde(skip)]
+    pub shared: bool,
 }
 
 impl TemplateSet {
@@ -250,10 +285,20 @@ impl TemplateSet {
             let path = path.strip_suffix(".j2").unwrap_or(&path).to_owned();
             check_relative(&path, tpl_path)?;
             let content = render(&env, tpl_path, source, ctx)?;
+            // A template that renders to nothing generates no file: how a
+            // file exists only with a flag (`--migrate`'s Job).
+            if content.trim().is_empty() {
+                continue;
+            }
             if out.iter().any(|r| r.path == path) {
                 return Err(Error::usage(format!("two templates generate {path}")));
             }
-            out.push(Rendered { path, content });
+            let shared = !tpl_path.contains("{{");
+            out.push(Rendered {
+                path,
+                content,
+                shared,
+            });
         }
         out.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(out)
@@ -343,6 +388,36 @@ mod tests {
         let out = set.render_files(&ctx).expect("renders");
         assert_eq!(out[0].path, "services/x/a");
         assert_eq!(out[0].content, "hi");
+    }
+
+    #[test]
+    fn literal_paths_are_shared_and_empty_renders_generate_nothing() {
+        let set = TemplateSet {
+            source: Source::Builtin,
+            files: vec![
+                ("deployments/argocd/a.yaml.j2".into(), "a: 1\n".into()),
+                ("deployments/{{name}}/b.yaml.j2".into(), "b: 1\n".into()),
+                (
+                    "deployments/{{name}}/job.yaml.j2".into(),
+                    "{% if migrate %}job: 1{% endif %}\n".into(),
+                ),
+            ],
+        };
+        let out = set
+            .render_files(&serde_json::json!({ "name": "x", "migrate": false }))
+            .expect("renders");
+        let got: Vec<(&str, bool)> = out.iter().map(|r| (r.path.as_str(), r.shared)).collect();
+        assert_eq!(
+            got,
+            [
+                ("deployments/argocd/a.yaml", true),
+                ("deployments/x/b.yaml", false)
+            ]
+        );
+        let out = set
+            .render_files(&serde_json::json!({ "name": "x", "migrate": true }))
+            .expect("renders");
+        assert!(out.iter().any(|r| r.path == "deployments/x/job.yaml"));
     }
 
     #[test]

@@ -36,6 +36,14 @@ pub const DOC: ToolDoc = ToolDoc {
             command: "tag-image pin --file deploy/overlays/prod/kustomization.yaml ghcr.io/acme/api:prod-abc1234@sha256:…",
         },
         Example {
+            what: "App, migrator and worker share a repository: each tag finds its own entry",
+            command: "tag-image pin -f deploy/runtime.env \"$APP_REF\" \"$MIGRATE_REF\" \"$SCHEDULER_WORKER_REF\"",
+        },
+        Example {
+            what: "Name the entry (images[].name, compose service or env variable), as kustomize edit set image does",
+            command: "tag-image pin -f deployments/overlays/production/billing-worker/kustomization.yaml billing-worker=ghcr.io/acme/api@sha256:…",
+        },
+        Example {
             what: "CI guard: fail when an overlay has an image entry not pinned by digest",
             command: "tag-image pin --check --file deploy/overlays/prod/kustomization.yaml --file deploy/runtime.env",
         },
@@ -47,11 +55,11 @@ pub const DOC: ToolDoc = ToolDoc {
         ),
         (
             Exit::No,
-            "check: a reference is not fit to deploy; apply: a tag points to another digest (refused without --force); pin --check: a file would change or an entry is not pinned",
+            "check: a reference is not fit to deploy; apply: a tag points to another digest (refused without --force); pin --check: a file would change, or an entry is not pinned, on the placeholder digest or unreadable",
         ),
         (
             Exit::Usage,
-            "bad flag or tag part, unparseable reference, a pin without digest, unreadable file",
+            "bad flag or tag part, unparseable reference, a pin without digest, unreadable file, a pin that is ambiguous, names nothing or would have to rewrite an entry it cannot (flow style, alias): nothing is written",
         ),
         (
             Exit::Remote,
@@ -61,6 +69,11 @@ pub const DOC: ToolDoc = ToolDoc {
             Exit::Denied,
             "apply: the registry refused the credentials, or they lack push access",
         ),
+    ],
+    security: &[
+        deploykit::registry::SECURITY[0],
+        deploykit::registry::SECURITY[1],
+        "name, ref, check and pin send nothing anywhere. pin edits only the files given: a symbolic link is written through to its target, each file is locked from its read to its atomic replacement, and its permissions are kept.",
     ],
 };
 
@@ -149,7 +162,9 @@ pub struct RefArgs {
 /// another moving name (main, stable, an environment alone), and with
 /// --require-digest it is pinned by digest. Prints `REF: ok` or
 /// `REF: error[rule]: message` per reference (rules: invalid, untagged,
-/// latest, mutable-tag, no-digest). --json prints an array of {input,
+/// latest, mutable-tag, no-digest, placeholder: the all-zeros digest
+/// scaffold-service writes for an image not built yet is never fit, with
+/// or without --require-digest). --json prints an array of {input,
 /// valid, canonical, familiar, registry, repository, tag, digest,
 /// findings: [{rule, message}]}.
 #[derive(Debug, Args)]
@@ -206,27 +221,48 @@ pub struct ApplyArgs {
 
 /// Write digest-pinned references into kustomization, compose and env files
 ///
-/// Rewrites the image entries that name the repository of a REF:
-/// Kustomize `images:` entries (by newName, else name: sets digest, and
-/// newTag to the REF's tag or removes it), compose `image:` values and env
-/// file `*_IMAGE=` values (the name as written, the REF's tag, its
-/// digest). Only those lines change; comments, order, quotes and line
-/// endings are kept. Prints a unified diff of the change. Every REF needs
-/// a digest and must match an entry. --check writes nothing and exits 1
-/// when a file would change; --check without REF lists the entries not
-/// pinned by digest. --json prints {check, files: [{file, kind, changed,
-/// changes: [{line, key, old, new}]}]}.
+/// Rewrites image entries: Kustomize `images:` entries (newTag to the
+/// REF's tag or removed, digest, and newName when the repository changes),
+/// compose `image:` values and env file `*_IMAGE=` values (the name as
+/// written, the REF's tag, its digest). NAME=REF rewrites the entries
+/// called NAME: a Kustomize images[].name, a compose service, an env
+/// variable. A bare REF rewrites the entries on its repository whose tag
+/// plays the same part under the tag policy (the app {env}-{sha}, the
+/// migrator {env}-{sha}-migrate, a service {env}-{sha}-{service} or its
+/// {service}-{fingerprint}), else the one untagged or placeholder entry on
+/// it (several are told apart by their names: NAME-migrate is the
+/// migrator's, and the migrator's build goes nowhere else); a REF whose tag
+/// says nothing takes the one entry on its repository.
+/// Anything ambiguous is refused (exit 2) with the candidates and the
+/// NAME=REF that settles it. The IMAGE_DIGEST a scaffolded overlay (or a
+/// compose service's environment) sets is pinned with its image. Only
+/// those lines change; comments, order, quotes and line endings are kept,
+/// and every rewrite is parsed again and must equal the original but for
+/// the pinned values, or nothing is written. Entries in flow style or from
+/// an alias are read but not rewritten: write them in block style. Prints
+/// a unified diff of the change. Every REF needs a digest (not the
+/// placeholder) and must address an entry. --check writes nothing and
+/// exits 1 when a file would change; --check without REF lists the
+/// entries not pinned by digest, on the placeholder digest, unreadable, or
+/// whose IMAGE_DIGEST is not their digest, and exits 1 if there is one. --json prints {check, files: [{file, kind,
+/// changed, changes: [{line, key, name, old, new}]}]}, or with --check
+/// alone {check, unpinned: [{file, line, key, name, image, reason:
+/// no-digest|placeholder|unreadable|stale-digest}]}.
+/// A FILE that is a symbolic link is written through: the link stays and
+/// the file it points to changes (as with `sed -i --follow-symlinks`). Each
+/// FILE is locked from its read to its replacement, so concurrent pins of
+/// one file all land.
 #[derive(Debug, Args)]
 pub struct PinArgs {
     /// A kustomization.yaml, compose file or env file to edit (repeatable)
     #[arg(long = "file", short = 'f', value_name = "FILE", required = true)]
     pub files: Vec<PathBuf>,
 
-    /// Digest-pinned references: `ghcr.io/acme/api:prod-abc1234@sha256:…`
-    #[arg(value_name = "REF")]
+    /// Digest-pinned references, `ghcr.io/acme/api:prod-abc1234@sha256:…`, or NAME=REF for the entries called NAME
+    #[arg(value_name = "[NAME=]REF")]
     pub references: Vec<String>,
 
-    /// Write nothing; exit 1 if a file would change (or, without REF, if an entry is not pinned)
+    /// Write nothing; exit 1 if a file would change (or, without REF, if an entry is not pinned, on the placeholder, unreadable or stale)
     #[arg(long)]
     pub check: bool,
 }

@@ -112,6 +112,84 @@ pub fn mutable_reason(tag: &str) -> Option<String> {
     None
 }
 
+/// The part an image plays in a release, as its tag under the strategy
+/// says: what `pin` matches a bare reference against, so that the app's
+/// build never lands in the migrator's entry on the same repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    /// `{prefix}-{hex}`: the app (`{env}-{sha}`) or a content tag
+    /// (`{service}-{fingerprint}`); the tag alone cannot tell which, so the
+    /// prefix is kept.
+    Plain(String),
+    /// The migrator: `{env}-{sha}-migrate` or `migrate-{fingerprint}`.
+    Migrate,
+    /// A service: `{env}-{sha}-{service}`.
+    Service(String),
+}
+
+impl Role {
+    /// What a person calls it, for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Role::Plain(p) if is_environment(p) => "the app".to_owned(),
+            Role::Plain(p) => format!("{p} (by content)"),
+            Role::Migrate => "the migrator".to_owned(),
+            Role::Service(s) => format!("the service {s}"),
+        }
+    }
+
+    /// Whether two tags play the same part: the app in two environments
+    /// (`staging-…`, `prod-…`), the migrator, one service, and a service's
+    /// content tag beside its commit tag (`worker-3f2a9c01be47`,
+    /// `prod-abc1234-worker`).
+    pub fn same_as(&self, other: &Role) -> bool {
+        match (self, other) {
+            (Role::Plain(a), Role::Plain(b)) => a == b || (is_environment(a) && is_environment(b)),
+            (Role::Migrate, Role::Migrate) => true,
+            (Role::Service(a), Role::Service(b)) => a == b,
+            (Role::Plain(p), Role::Service(s)) | (Role::Service(s), Role::Plain(p)) => {
+                p == s && !is_environment(p)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Whether `word` names an environment (or a branch or channel a build is
+/// tagged for): the names [`deploykit::environment`] knows and the moving
+/// words of [`MUTABLE_WORDS`].
+pub fn is_environment(word: &str) -> bool {
+    MUTABLE_WORDS.contains(&word)
+        || deploykit::environment::NAMES
+            .iter()
+            .any(|(name, _)| *name == word)
+}
+
+/// The part `tag` plays under the strategy, if it follows it: a kebab-case
+/// prefix, a hex segment of at least [`MIN_SHA`] digits, and nothing,
+/// `migrate` or a service after it.
+pub fn role(tag: &str) -> Option<Role> {
+    let parts: Vec<&str> = tag.split('-').collect();
+    let at = (1..parts.len()).find(|&i| {
+        parts[i].len() >= MIN_SHA
+            && parts[i]
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })?;
+    let prefix = parts[..at].join("-");
+    let rest = parts[at + 1..].join("-");
+    if !is_kebab(&prefix) {
+        return None;
+    }
+    match rest.as_str() {
+        "" if prefix == "migrate" => Some(Role::Migrate),
+        "" => Some(Role::Plain(prefix)),
+        "migrate" => Some(Role::Migrate),
+        s if is_kebab(s) => Some(Role::Service(s.to_owned())),
+        _ => None,
+    }
+}
+
 /// A hex string of at least [`MIN_SHA`] digits, lower-cased; a `sha256:`
 /// prefix is dropped for fingerprints.
 fn check_hex(flag: &str, value: &str) -> Result<String> {
@@ -213,6 +291,39 @@ mod tests {
             sha_length: 7,
             ..TagSpec::default()
         }
+    }
+
+    #[test]
+    fn roles_under_the_strategy() {
+        let r = |t: &str| role(t);
+        assert_eq!(r("prod-abc1234"), Some(Role::Plain("prod".into())));
+        assert_eq!(r("prod-abc1234-migrate"), Some(Role::Migrate));
+        assert_eq!(r("migrate-3f2a9c01be47"), Some(Role::Migrate));
+        assert_eq!(
+            r("eu-west-abc1234-scheduler-worker"),
+            Some(Role::Service("scheduler-worker".into()))
+        );
+        for none in [
+            "7.2",
+            "latest",
+            "v1.2.3",
+            "prod",
+            "abc1234",
+            "prod-abc12",
+            "Prod-abc1234",
+        ] {
+            assert_eq!(r(none), None, "{none}");
+        }
+        let same = |a: &str, b: &str| r(a).unwrap().same_as(&r(b).unwrap());
+        assert!(same("staging-0000000", "prod-abc1234"));
+        assert!(same("prod-0000000-migrate", "migrate-3f2a9c01be47"));
+        assert!(same("prod-0000000-worker", "worker-3f2a9c01be47"));
+        assert!(same("worker-0000000", "worker-3f2a9c01be47"));
+        assert!(!same("prod-0000000", "prod-abc1234-migrate"));
+        assert!(!same("prod-0000000-worker", "prod-abc1234-api"));
+        assert!(!same("api-3f2a9c01be47", "worker-3f2a9c01be47"));
+        assert!(!same("prod-abc1234", "prod-abc1234-prod"));
+        assert_eq!(r("prod-abc1234").unwrap().describe(), "the app");
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //!
 //! The rule deploy manifests follow: a reference parses, names a tag that
 //! cannot move (not `latest`, not untagged, not a branch or environment
-//! alone), and with `--require-digest` is pinned by digest. Judging is a
+//! alone), and with `--require-digest` is pinned by digest; the placeholder
+//! digest of an image not built yet ([`imageref::PLACEHOLDER_DIGEST`]) is
+//! never fit, whatever the flags, since it names no content. Judging is a
 //! pure function of the text ([`judge`]); the run prints the verdicts.
 
 use deploykit::exit::{Exit, Result};
@@ -15,7 +17,7 @@ use crate::naming;
 /// One reason a reference is not fit to deploy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
-    /// A stable identifier: `invalid`, `untagged`, `latest`, `mutable-tag`, `no-digest`.
+    /// A stable identifier: `invalid`, `untagged`, `latest`, `mutable-tag`, `no-digest`, `placeholder`.
     pub rule: &'static str,
     /// What is wrong and what to do.
     pub message: String,
@@ -90,6 +92,15 @@ pub fn judge(input: &str, require_digest: bool) -> Verdict {
             }
         }
         _ => {}
+    }
+    if parsed
+        .digest()
+        .is_some_and(imageref::Digest::is_placeholder)
+    {
+        findings.push(Finding {
+            rule: "placeholder",
+            message: "the all-zeros digest is the placeholder of an image not built yet; pin the digest CI pushed (image-digest resolve prints it)".into(),
+        });
     }
     if require_digest && !pinned {
         findings.push(Finding {
@@ -180,6 +191,12 @@ mod tests {
         // The digest is what is pulled: the tag beside it cannot move anything.
         assert_eq!(rules(&format!("api:latest@{D}"), true), Vec::<&str>::new());
         assert_eq!(rules("Api:1", false), ["invalid"]);
+        let zeros = imageref::PLACEHOLDER_DIGEST;
+        assert_eq!(
+            rules(&format!("api:prod-abc1234@{zeros}"), true),
+            ["placeholder"]
+        );
+        assert_eq!(rules(&format!("api@{zeros}"), false), ["placeholder"]);
     }
 
     #[test]

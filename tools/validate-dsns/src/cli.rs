@@ -55,6 +55,10 @@ pub const DOC: ToolDoc = ToolDoc {
         ),
         (Exit::Denied, "--connect: a login was refused"),
     ],
+    security: &[
+        "Without --connect nothing is sent anywhere. A DSN is printed only with its password as ***; one that does not parse is never echoed, and a password with an unencoded \"/\" or \"@\" (which libpq would read as a port, a database name or a host) is refused without showing its pieces.",
+        "--connect logs in to each DSN's own server with its user and password (SCRAM or what the server asks for), TLS as its sslmode says: libpq's default prefer uses TLS when the server offers it without checking the certificate; verify-full checks the chain and the host name.",
+    ],
 };
 
 /// Check the three Postgres DSNs of a service and the isolation rules between them.

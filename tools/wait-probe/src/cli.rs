@@ -60,6 +60,10 @@ pub const DOC: ToolDoc = ToolDoc {
         (Exit::Interrupted, "interrupted by SIGINT"),
         (Exit::Terminated, "terminated by SIGTERM"),
     ],
+    security: &[
+        "An HTTP target gets one GET per attempt with the --header values given (and a URL's user information as Basic), TLS verified against the built-in roots plus --cacert unless --insecure; plain HTTP only for an http:// URL. Redirects are not followed, so no credential goes on to another host. A Postgres target logs in with its DSN, TLS as its sslmode says.",
+        "Targets print with their password and credential query values (token, key, sig, ...) as ***. The excerpt of a failing body, and every error text, is scrubbed of each secret the request carried, in every form: query values as sent and decoded, the password, each header value and its Basic pair and base64. The command after -- inherits the environment; no DSN is put in its argv.",
+    ],
 };
 
 /// Wait for HTTP, TCP and Postgres targets to be ready, stage by stage.

@@ -175,10 +175,10 @@ impl Probe {
             Target::Http(url) => Inner::Http {
                 client: client.clone(),
                 url: url.to_string(),
+                secrets: request_secrets(target, &headers),
                 headers,
                 status,
                 expects,
-                secrets: target.secrets(),
             },
             Target::Tcp { host, port } => Inner::Tcp {
                 host: host.clone(),
@@ -204,16 +204,93 @@ impl Probe {
                 secrets,
             } => {
                 let mut attempt = http(client, url, headers, status, expects, timeout);
-                for secret in secrets {
-                    attempt.state = attempt.state.replace(secret.as_str(), "***");
-                    attempt.error = attempt.error.map(|e| e.replace(secret.as_str(), "***"));
-                }
+                attempt.state = scrub_text(&attempt.state, secrets);
+                attempt.error = attempt.error.map(|e| scrub_text(&e, secrets));
+                attempt.body_head = attempt.body_head.map(|body| {
+                    let mut head = scrub(&body, secrets);
+                    head.truncate(BODY_HEAD);
+                    head
+                });
                 Ok(attempt)
             }
             Inner::Tcp { host, port } => Ok(tcp(host, *port, timeout)),
             Inner::Postgres(dsn) => postgres(dsn, timeout),
         }
     }
+}
+
+/// The replacement of a scrubbed secret.
+const SCRUBBED: &[u8] = b"***";
+
+/// The shortest start of a secret that a scrub takes for a secret cut short
+/// at the end of a text (a server that echoes the first N bytes).
+const SHORTEST_CUT: usize = 6;
+
+/// Every form of every secret the request carries, longest first: those of
+/// the target (see [`Target::secrets`]) and of each `--header` value, the
+/// whole value, its credential after an auth scheme, and for `Basic` the
+/// decoded `user:password` and the password. A health endpoint may echo
+/// the request back, and its body is shown when the probe fails.
+fn request_secrets(target: &Target, headers: &[Header]) -> Vec<String> {
+    use base64::Engine as _;
+    let mut out = target.secrets();
+    for header in headers {
+        let value = header.value.trim();
+        out.push(value.to_owned());
+        let Some((scheme, credential)) = value.split_once([' ', '\t']) else {
+            continue;
+        };
+        let credential = credential.trim();
+        out.push(credential.to_owned());
+        if scheme.eq_ignore_ascii_case("basic")
+            && let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(credential)
+            && let Ok(pair) = String::from_utf8(decoded)
+        {
+            if let Some((_, password)) = pair.split_once(':') {
+                out.push(password.to_owned());
+            }
+            out.push(pair);
+        }
+    }
+    out.retain(|s| !s.is_empty());
+    out.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    out.dedup();
+    out
+}
+
+/// `text` with every occurrence of each secret (longest first) replaced by
+/// `***`, and a start of one at the very end (a secret cut short by
+/// whoever cut the text) as well.
+fn scrub(text: &[u8], secrets: &[String]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut i = 0;
+    'outer: while i < text.len() {
+        for secret in secrets {
+            if text[i..].starts_with(secret.as_bytes()) {
+                out.extend_from_slice(SCRUBBED);
+                i += secret.len();
+                continue 'outer;
+            }
+        }
+        out.push(text[i]);
+        i += 1;
+    }
+    for secret in secrets {
+        let secret = secret.as_bytes();
+        let cut = (SHORTEST_CUT..secret.len())
+            .rev()
+            .find(|&n| out.ends_with(&secret[..n]));
+        if let Some(n) = cut {
+            out.truncate(out.len() - n);
+            out.extend_from_slice(SCRUBBED);
+            break;
+        }
+    }
+    out
+}
+
+fn scrub_text(text: &str, secrets: &[String]) -> String {
+    String::from_utf8_lossy(&scrub(text.as_bytes(), secrets)).into_owned()
 }
 
 fn http(
@@ -258,7 +335,9 @@ fn http(
         .as_reader()
         .take(limit + 1)
         .read_to_end(&mut body);
-    let head = body[..body.len().min(BODY_HEAD)].to_vec();
+    // Cut to BODY_HEAD only once scrubbed: a secret across the cut would
+    // otherwise escape the scrub in part.
+    let head = body.clone();
     let not_ready = |message: String, outcome: Outcome| Attempt {
         outcome,
         status: Some(status),
@@ -431,6 +510,36 @@ fn postgres(dsn: &Dsn, timeout: Duration) -> Result<Attempt> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_scrub_hides_every_form_and_a_secret_cut_short() {
+        let target = Target::parse(
+            "http://probe:pw%2Fsecret-1@127.0.0.1:1/readyz?access_token=tok%2Bsecret-2&full=1",
+            |_| None,
+        )
+        .unwrap();
+        let headers = vec![
+            Header::parse("Authorization: Basic YWRtaW46aHVudGVyLXNlY3JldC0z").unwrap(),
+            Header::parse("X-Api-Key: key-secret-4").unwrap(),
+        ];
+        let secrets = request_secrets(&target, &headers);
+        let echoed = format!(
+            "GET /readyz?access_token=tok%2Bsecret-2&full=1 HTTP/1.1\r\n\
+             Authorization: Basic YWRtaW46aHVudGVyLXNlY3JldC0z\r\n\
+             X-Api-Key: key-secret-4\r\n\
+             token=tok+secret-2 user=admin:hunter-secret-3 pw=pw/secret-1 pw%2Fsecret-1 {}\r\n\
+             trailing YWRtaW46aHVudG",
+            crate::target::basic_credential("probe:pw/secret-1")
+        );
+        let shown = scrub_text(&echoed, &secrets);
+        for leak in ["secret-", "aHVudGVy", "YWRtaW46aHVudG", "cHJvYmU6"] {
+            assert!(!shown.contains(leak), "{leak} in {shown}");
+        }
+        assert!(shown.contains("access_token=***&full=1"), "{shown}");
+        assert!(shown.ends_with("trailing ***"), "{shown}");
+        // Nothing else is touched.
+        assert_eq!(scrub_text("HTTP 503 full=1", &secrets), "HTTP 503 full=1");
+    }
 
     #[test]
     fn io_errors_are_classified() {

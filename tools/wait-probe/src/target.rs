@@ -70,15 +70,24 @@ impl fmt::Display for Target {
 }
 
 impl Target {
-    /// The forms of the password the target carries (as written and
-    /// percent-decoded), for defence-in-depth scrubbing of third-party
-    /// error texts.
+    /// The forms of the secrets the target carries, for scrubbing
+    /// third-party error texts and what a server echoes back: the
+    /// password as written and percent-decoded, with the user name and as
+    /// the base64 of a Basic credential, and each credential query value
+    /// as written in the request line and decoded.
     pub fn secrets(&self) -> Vec<String> {
         let mut out = Vec::new();
         match self {
             Target::Http(url) => {
                 if let Some(p) = url.password() {
-                    out.push(percent_decode(p));
+                    let (user, password) = (percent_decode(url.username()), percent_decode(p));
+                    for pair in [
+                        format!("{user}:{password}"),
+                        format!("{}:{p}", url.username()),
+                    ] {
+                        out.push(basic_credential(&pair));
+                    }
+                    out.push(password);
                     out.push(p.to_owned());
                 }
                 out.extend(
@@ -86,6 +95,13 @@ impl Target {
                         .filter(|(k, _)| is_secret_param(k))
                         .map(|(_, v)| v.into_owned()),
                 );
+                // As sent: the query's own encoding, before decoding.
+                out.extend(url.query().into_iter().flat_map(|q| {
+                    q.split('&').filter_map(|pair| {
+                        let (k, v) = pair.split_once('=')?;
+                        is_secret_param(&percent_decode(k)).then(|| v.to_owned())
+                    })
+                }));
             }
             Target::Tcp { .. } => {}
             Target::Postgres(dsn) => {
@@ -93,6 +109,7 @@ impl Target {
             }
         }
         out.retain(|s| !s.is_empty());
+        out.sort();
         out.dedup();
         out
     }
@@ -206,6 +223,13 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// The `Authorization: Basic` credential of `user:password`, the form in
+/// which a URL's user information is sent.
+pub fn basic_credential(pair: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(pair)
+}
+
 /// Whether a query parameter named `name` carries a credential (`token`,
 /// `access_token`, `api_key`, `X-Amz-Signature`, `password`, …): its value
 /// is shown as `***`. Health URLs of services behind a gateway often take
@@ -265,7 +289,7 @@ mod tests {
             t.to_string(),
             "https://gw.example/readyz?token=***&verbose=1&X-Amz-Signature=***"
         );
-        assert_eq!(t.secrets(), vec!["pl4nted-tok", "abc"]);
+        assert_eq!(t.secrets(), vec!["abc", "pl4nted-tok"]);
         let plain = parse("http://127.0.0.1:9000/version?full=1").unwrap();
         assert_eq!(plain.to_string(), "http://127.0.0.1:9000/version?full=1");
         assert_eq!(redact("http://h/x?token=pl4nted-tok"), "'http://h/x?…'");
@@ -279,9 +303,18 @@ mod tests {
             t.to_string(),
             "https://ops:***@svc.internal:8443/readyz?x=1"
         );
-        assert_eq!(t.secrets(), ["pl4nted-token"]);
+        // And as a Basic credential: base64 of "ops:pl4nted-token".
+        assert_eq!(t.secrets(), ["b3BzOnBsNG50ZWQtdG9rZW4=", "pl4nted-token"]);
         let t = parse("https://ops:pl4nted%2Btoken%zz@svc.internal/").unwrap();
-        assert_eq!(t.secrets(), ["pl4nted+token%zz", "pl4nted%2Btoken%zz"]);
+        assert_eq!(
+            t.secrets(),
+            [
+                "b3BzOnBsNG50ZWQlMkJ0b2tlbiV6eg==",
+                "b3BzOnBsNG50ZWQrdG9rZW4leno=",
+                "pl4nted%2Btoken%zz",
+                "pl4nted+token%zz"
+            ]
+        );
         assert_eq!(parse("tcp://db:1").unwrap().secrets(), Vec::<String>::new());
         assert_eq!(
             parse("http://127.0.0.1:9000/livez").unwrap().to_string(),

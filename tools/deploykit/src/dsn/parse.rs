@@ -2,7 +2,12 @@
 //! followed step by step so that edge cases behave as they do in `psql`.
 //!
 //! Where libpq quotes the whole input in an error, this quotes it with the
-//! password replaced by `***`: libpq's own messages would leak it.
+//! password replaced by `***`: libpq's own messages would leak it. Two
+//! slips in a password are refused where libpq would read on: an unencoded
+//! `@` (the rest would be a host name) and an unencoded `/` (libpq ends the
+//! user information, host and port at the first `/`, so the pieces would
+//! be a port, a database name or a query that libpq prints); neither error
+//! shows the piece.
 
 use super::{Dsn, DsnError, Form};
 use crate::secret::REDACTED;
@@ -128,7 +133,8 @@ fn parse_uri(uri: &str, prefix_len: usize) -> Result<Dsn, DsnError> {
     while p < b.len() && b[p] != b'@' && b[p] != b'/' {
         p += 1;
     }
-    if p < b.len() && b[p] == b'@' {
+    let has_userinfo = p < b.len() && b[p] == b'@';
+    if has_userinfo {
         let at = p;
         let mut q = start;
         while b[q] != b':' && b[q] != b'@' {
@@ -167,8 +173,11 @@ fn parse_uri(uri: &str, prefix_len: usize) -> Result<Dsn, DsnError> {
     let mut hosts = String::new();
     let mut ports = String::new();
     let mut terminator: Option<u8>;
+    // Whether a host not in brackets was followed by ':', as `user:` is.
+    let mut plain_host_colon = false;
     loop {
-        if p < b.len() && b[p] == b'[' {
+        let bracketed = p < b.len() && b[p] == b'[';
+        if bracketed {
             p += 1;
             let host_start = p;
             while p < b.len() && b[p] != b']' {
@@ -205,6 +214,7 @@ fn parse_uri(uri: &str, prefix_len: usize) -> Result<Dsn, DsnError> {
         }
         terminator = b.get(p).copied();
         if terminator == Some(b':') {
+            plain_host_colon |= !bracketed;
             p += 1;
             let port_start = p;
             while p < b.len() && !matches!(b[p], b'/' | b'?' | b',') {
@@ -220,12 +230,21 @@ fn parse_uri(uri: &str, prefix_len: usize) -> Result<Dsn, DsnError> {
         hosts.push(',');
         ports.push(',');
     }
+    // Without user information, an '@' further on means the user
+    // information may have ended early, at a '/' in the password.
+    let at_follows = !has_userinfo && uri[p..].contains('@');
+    if at_follows && !ports.split(',').all(is_port_or_empty) {
+        return Err(misplaced_password("port"));
+    }
     if !hosts.is_empty() {
         store_decoded(&mut dsn, "host", &hosts)?;
     }
     if !ports.is_empty() {
         store_decoded(&mut dsn, "port", &ports)?;
     }
+    // `user:` read as a host and a port: what follows up to the '@' is
+    // the rest of the password.
+    let password_may_follow = at_follows && plain_host_colon;
 
     // The database name follows a '/', up to the query.
     if terminator.is_some() && terminator != Some(b'?') {
@@ -236,6 +255,9 @@ fn parse_uri(uri: &str, prefix_len: usize) -> Result<Dsn, DsnError> {
         }
         terminator = b.get(p).copied();
         let dbname = &uri[db_start..p];
+        if password_may_follow && dbname.contains('@') {
+            return Err(misplaced_password("database name"));
+        }
         // An empty name is not stored: it would force the default.
         if !dbname.is_empty() {
             store_decoded(&mut dsn, "dbname", dbname)?;
@@ -243,9 +265,32 @@ fn parse_uri(uri: &str, prefix_len: usize) -> Result<Dsn, DsnError> {
     }
 
     if terminator.is_some() {
-        parse_uri_params(&uri[p + 1..], &mut dsn)?;
+        let query = &uri[p + 1..];
+        parse_uri_params(query, &mut dsn).map_err(|e| {
+            if password_may_follow && query.contains('@') {
+                misplaced_password("query")
+            } else {
+                e
+            }
+        })?;
     }
     Ok(dsn)
+}
+
+/// Whether a URI's port text is empty or a port libpq accepts.
+fn is_port_or_empty(raw: &str) -> bool {
+    raw.is_empty()
+        || uri_decode(raw, REDACTED).is_ok_and(|port| super::validate::port(&port).is_ok())
+}
+
+/// A password with an unencoded '/': libpq ends the user information, host
+/// and port at the first '/', so in `postgres://app:Zq9:s/ec@db/shop` the
+/// password lands in the port (`Zq9:s`) and the database name. Neither is
+/// shown: the error names the part and asks for the encoding.
+fn misplaced_password(part: &str) -> DsnError {
+    DsnError(format!(
+        "misplaced password in URI: an \"@\" follows a \"/\", and libpq would read a password with an unencoded \"/\" as the {part} \"{REDACTED}\"; percent-encode the password (\"/\" as %2F, \"@\" as %40)"
+    ))
 }
 
 /// libpq's `conninfo_uri_parse_params`: `key=value` pairs joined by `&`.

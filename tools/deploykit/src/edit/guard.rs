@@ -7,11 +7,17 @@
 //! edit kept is invisible here, while a value the edit moved, broke or
 //! duplicated is not. A failed guard is an input error (exit 2), the file is
 //! left alone, and the user is told to make the change by hand.
+//!
+//! A guard that passes hands back a [`Checked`] text, and that is what the
+//! tools write ([`Checked::write`]): an edit cannot reach a file without
+//! having been parsed again. Env files have a guard too ([`Env`]): they are
+//! compared as the list of their assignments, as a dotenv loader reads them.
 
 use serde_json::Value as Json;
 use serde_yaml_ng::Value as Yaml;
 
 use super::path::{Path, Step};
+use super::write;
 use crate::exit::{Error, Result};
 
 /// A parsed document the guard can compare: YAML (`serde_yaml_ng`) or
@@ -137,6 +143,98 @@ impl Tree for Json {
     }
 }
 
+/// An env file as the guard compares it: every assignment in order, a
+/// repeated variable included ([`crate::envfile::assignments`]). A path into
+/// it is one step, the variable's name; setting it sets every assignment
+/// of that variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Env {
+    /// The file: its assignments, in order.
+    File(Vec<(String, Env)>),
+    /// The value of one assignment.
+    Value(String),
+}
+
+impl Tree for Env {
+    const FORMAT: &'static str = "an env file";
+
+    fn parse(text: &str) -> std::result::Result<Self, String> {
+        Ok(Env::File(
+            crate::envfile::assignments(text)?
+                .into_iter()
+                .map(|(k, v)| (k, Env::Value(v)))
+                .collect(),
+        ))
+    }
+
+    fn empty_mapping() -> Self {
+        Env::File(Vec::new())
+    }
+
+    fn is_null(&self) -> bool {
+        false
+    }
+
+    fn child_mut(&mut self, step: &Step) -> Option<&mut Self> {
+        match (self, step) {
+            (Env::File(vars), Step::Key(k)) => {
+                vars.iter_mut().find(|(n, _)| n == k).map(|(_, v)| v)
+            }
+            _ => None,
+        }
+    }
+
+    fn put(&mut self, step: &Step, value: Self) -> bool {
+        match (self, step) {
+            (Env::File(vars), Step::Key(k)) => {
+                let mut found = false;
+                for (_, v) in vars.iter_mut().filter(|(n, _)| n == k) {
+                    *v = value.clone();
+                    found = true;
+                }
+                if !found {
+                    vars.push((k.clone(), value));
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn take(&mut self, step: &Step) -> bool {
+        match (self, step) {
+            (Env::File(vars), Step::Key(k)) => {
+                let before = vars.len();
+                vars.retain(|(n, _)| n != k);
+                vars.len() != before
+            }
+            _ => false,
+        }
+    }
+}
+
+/// An edited text that passed its guard ([`Guard::checked`]): the one
+/// thing the tools write, so that no rewrite reaches a file unproven.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked(String);
+
+impl Checked {
+    /// The text.
+    pub fn text(&self) -> &str {
+        &self.0
+    }
+
+    /// Replaces `target` with the text ([`write::replace`]).
+    pub fn write(&self, target: &std::path::Path) -> Result<()> {
+        write::replace(target, &self.0)
+    }
+
+    /// Stages the text beside `target` ([`write::stage`]).
+    pub fn stage(&self, target: &std::path::Path) -> Result<write::Staged> {
+        write::stage(target, &self.0)
+    }
+}
+
 /// The node at `steps` below `node`, missing or null mappings on the way
 /// created.
 fn reach<'n, T: Tree>(mut node: &'n mut T, steps: &[Step]) -> Option<&'n mut T> {
@@ -235,6 +333,12 @@ impl<T: Tree> Guard<T> {
         }
         Ok(())
     }
+
+    /// [`Guard::check`]s `edited` and hands it back as the text to write.
+    pub fn checked(&self, edited: String, edit: &str) -> Result<Checked> {
+        self.check(&edited, edit)?;
+        Ok(Checked(edited))
+    }
 }
 
 #[cfg(test)]
@@ -282,6 +386,31 @@ mod tests {
         let mut g = Guard::<Yaml>::new("a: [1]\n").unwrap();
         g.set(&p(&["a", "3"]), Yaml::Null);
         assert!(g.check("a: [1]\n", "set a[3]").is_err());
+    }
+
+    #[test]
+    fn env_files_are_compared_assignment_by_assignment() {
+        let before = "# c\nA=1\nexport B='x y'  # note\nA=2\n";
+        let mut g = Guard::<Env>::new(before).unwrap();
+        g.set(&p(&["B"]), Env::Value("z".into()));
+        let ok = g
+            .checked("# c\nA=1\nexport B='z'  # note\nA=2\n".into(), "pin B")
+            .unwrap();
+        assert!(ok.text().contains("B='z'"));
+        // Every assignment counts, the overridden one too.
+        let err = g.check("# c\nA=3\nexport B=z\nA=2\n", "pin B").unwrap_err();
+        assert!(
+            err.to_string().contains("without changing other entries"),
+            "{err}"
+        );
+        let err = g.check("A=1\nB='z\n", "pin B").unwrap_err();
+        assert!(
+            err.to_string().contains("would not parse as an env file"),
+            "{err}"
+        );
+        let mut g = Guard::<Env>::new("A=1\n").unwrap();
+        g.remove(&p(&["A"]));
+        g.check("", "drop A").unwrap();
     }
 
     #[test]

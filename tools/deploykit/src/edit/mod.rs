@@ -18,9 +18,11 @@
 //! - [`json`]: JSON through a concrete syntax tree (`jsonc-parser`), which
 //!   keeps whitespace and order when a member is added;
 //! - [`guard`]: the proof that an edit did what it meant: the rewritten text
-//!   is parsed again and must equal the original document with exactly the
-//!   intended values changed; a file the scanner misreads is refused, never
-//!   corrupted;
+//!   is parsed again (YAML, JSON, or an env file as a dotenv loader reads
+//!   it) and must equal the original document with exactly the intended
+//!   values changed; a file the scanner misreads is refused, never
+//!   corrupted, and only a text that passed ([`guard::Checked`]) is
+//!   written;
 //! - [`write`]: atomic replacement of a file, keeping its permissions;
 //! - [`diff`]: the unified diff both tools print for review.
 

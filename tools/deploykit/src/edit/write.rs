@@ -1,4 +1,4 @@
-//! Replacing an edited file atomically.
+//! Replacing an edited file atomically, one edit at a time.
 //!
 //! The new content is written to a temporary file in the target's own
 //! directory (so the final rename stays on one file system), flushed to
@@ -7,14 +7,128 @@
 //! and a failure before the rename leaves the target untouched. Staging and
 //! committing are separate steps so that a tool editing several files can
 //! stage all of them before it replaces any.
+//!
+//! A target that is a symbolic link is written through: the link stays, and
+//! the file it points to gets the new content (as `sed -i
+//! --follow-symlinks` and editors do), so a shared file linked into several
+//! places stays shared.
+//!
+//! Two edits of one file at once would each read the old text and the
+//! second rename would undo the first. An editor therefore [`hold`]s its
+//! files from before it reads them until it has replaced them: an exclusive
+//! `flock` on the file itself, taken again when a rename replaced the file
+//! while it waited, so that the next editor reads what the last one wrote.
 
-use std::fs;
+use std::fs::{self, File};
 use std::io::Write as _;
+use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use tempfile::NamedTempFile;
 
-use crate::exit::{Exit, Result, ResultExt};
+use crate::exit::{Error, Exit, Result, ResultExt};
+
+/// How long [`hold`] waits for another edit of the same file.
+const HOLD_WAIT: Duration = Duration::from_secs(60);
+
+/// Files held for an edit (see [`hold`]); dropping it lets them go.
+#[derive(Debug)]
+pub struct Held {
+    _files: Vec<File>,
+}
+
+/// Takes an exclusive lock on each of `paths` (through symbolic links),
+/// waiting for another edit that holds one, so that the caller's read,
+/// edit and [`replace`] of them cannot interleave with another deploykit
+/// edit of the same files. A path that does not exist is not held (there
+/// is nothing to read yet). Paths are taken in one order, the same one in
+/// every process, and a file named twice (or by two links) is held once.
+pub fn hold<P: AsRef<Path>>(paths: &[P]) -> Result<Held> {
+    let mut real: Vec<PathBuf> = Vec::new();
+    for path in paths {
+        match fs::canonicalize(path.as_ref()) {
+            Ok(p) => real.push(p),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(e).or_exit(
+                    Exit::Usage,
+                    format!("cannot resolve {}", path.as_ref().display()),
+                );
+            }
+        }
+    }
+    real.sort();
+    real.dedup();
+    let mut files: Vec<File> = Vec::new();
+    let mut seen: Vec<(u64, u64)> = Vec::new();
+    for path in &real {
+        if let Some((file, id)) = lock(path, &seen)? {
+            seen.push(id);
+            files.push(file);
+        }
+    }
+    Ok(Held { _files: files })
+}
+
+/// Locks the file at `path`: `None` when it is one of `held` already.
+fn lock(path: &Path, held: &[(u64, u64)]) -> Result<Option<(File, (u64, u64))>> {
+    use rustix::fs::{FlockOperation, flock};
+    let shown = path.display();
+    let deadline = Instant::now() + HOLD_WAIT;
+    loop {
+        let file = File::open(path).or_exit(Exit::Usage, format!("cannot open {shown}"))?;
+        let meta = file
+            .metadata()
+            .or_exit(Exit::Usage, format!("cannot read {shown}"))?;
+        let id = (meta.dev(), meta.ino());
+        if held.contains(&id) {
+            return Ok(None);
+        }
+        loop {
+            match flock(&file, FlockOperation::NonBlockingLockExclusive) {
+                Ok(()) => break,
+                Err(rustix::io::Errno::WOULDBLOCK | rustix::io::Errno::INTR)
+                    if Instant::now() < deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(rustix::io::Errno::WOULDBLOCK) => {
+                    return Err(Error::new(
+                        Exit::Usage,
+                        format!(
+                            "{shown} is held by another edit for over {}",
+                            crate::duration::format(HOLD_WAIT)
+                        ),
+                    ));
+                }
+                Err(e) => {
+                    return Err(std::io::Error::from(e))
+                        .or_exit(Exit::Usage, format!("cannot lock {shown}"));
+                }
+            }
+        }
+        // The editor we waited for renamed its new content over the path:
+        // the lock is on the old file, so take the new one's.
+        match fs::metadata(path) {
+            Ok(now) if (now.dev(), now.ino()) == id => return Ok(Some((file, id))),
+            Ok(_) => {}
+            Err(e) => return Err(e).or_exit(Exit::Usage, format!("cannot read {shown}")),
+        }
+    }
+}
+
+/// The file an edit of `target` replaces: `target` itself, or for a
+/// symbolic link the file it points to.
+fn real_target(target: &Path) -> Result<PathBuf> {
+    match fs::symlink_metadata(target) {
+        Ok(meta) if meta.file_type().is_symlink() => fs::canonicalize(target).or_exit(
+            Exit::Usage,
+            format!("cannot follow the link {}", target.display()),
+        ),
+        _ => Ok(target.to_owned()),
+    }
+}
 
 /// A file's new content, written beside it and waiting to replace it.
 #[derive(Debug)]
@@ -27,6 +141,7 @@ pub struct Staged {
 /// permissions when it exists. Nothing is replaced yet; dropping the
 /// result removes the temporary file.
 pub fn stage(target: &Path, text: &str) -> Result<Staged> {
+    let target = &real_target(target)?;
     let dir = target
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -55,7 +170,8 @@ pub fn stage(target: &Path, text: &str) -> Result<Staged> {
 }
 
 impl Staged {
-    /// The file it will replace.
+    /// The file it will replace (through a symbolic link, the link's
+    /// target).
     pub fn target(&self) -> &Path {
         &self.target
     }
@@ -71,7 +187,8 @@ impl Staged {
     }
 }
 
-/// Replaces `target` with `text` atomically, keeping its permissions.
+/// Replaces `target` with `text` atomically, keeping its permissions
+/// (through a symbolic link, the file it points to).
 pub fn replace(target: &Path, text: &str) -> Result<()> {
     stage(target, text)?.commit()
 }
@@ -103,5 +220,48 @@ mod tests {
         drop(staged);
         assert_eq!(fs::read_to_string(&file).unwrap(), "new\n");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_link_is_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let shared = dir.path().join("shared");
+        fs::create_dir(&shared).unwrap();
+        let real = shared.join("app.env");
+        fs::write(&real, "old\n").unwrap();
+        let link = dir.path().join("app.env");
+        std::os::unix::fs::symlink("shared/app.env", &link).unwrap();
+        replace(&link, "new\n").unwrap();
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read_to_string(&real).unwrap(), "new\n");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn a_held_file_waits_for_its_holder_and_sees_its_edit() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a.env");
+        fs::write(&file, "0\n").unwrap();
+        let link = dir.path().join("link.env");
+        std::os::unix::fs::symlink("a.env", &link).unwrap();
+        // Named twice, once through a link: held once, no self-deadlock.
+        let held = hold(&[&file, &link, &dir.path().join("missing")]).unwrap();
+        let waiter = {
+            let file = file.clone();
+            std::thread::spawn(move || {
+                let _held = hold(&[&file]).unwrap();
+                fs::read_to_string(&file).unwrap()
+            })
+        };
+        std::thread::sleep(Duration::from_millis(100));
+        replace(&file, "1\n").unwrap();
+        drop(held);
+        // The waiter got the lock of the new file, after the edit.
+        assert_eq!(waiter.join().unwrap(), "1\n");
     }
 }

@@ -9,7 +9,7 @@
 //!   scope, else the credentials known without running a helper
 //!   ([`credentials`]), sent pre-emptively as Basic when the Docker
 //!   configuration has them inline, which spares a Basic registry the
-//!   refusal;
+//!   refusal (a decision kept on purpose, recorded in CONVENTIONS.md);
 //! - [`Authenticator::next`]: what to send after a 401: a Bearer challenge
 //!   gets a token from the token service (anonymous, with a user and
 //!   password, or with an identity token), cached per scope for the run; a

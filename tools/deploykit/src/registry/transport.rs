@@ -132,11 +132,26 @@ impl Failure {
     }
 }
 
-/// The HTTP side of the client: one agent for plain HTTP, one (built on
-/// first use) for HTTPS with the trust configuration.
+/// The HTTP side of the client: one agent for plain HTTP, and for HTTPS,
+/// built on first use, one trusting the system roots plus `--cacert` and
+/// one trusting `--cacert` alone.
+///
+/// Loading the system roots is most of what a first HTTPS request costs
+/// (reading and parsing every certificate the system trusts), and many
+/// first requests do not need them: a loopback registry that answers in
+/// plain HTTP is found out by a TLS handshake that never gets to verify a
+/// certificate, and a registry signed by the `--cacert` authority is
+/// verified by that authority alone. So a host on loopback, or any host
+/// when `--cacert` is given, is first tried with the narrow trust, and only
+/// a certificate from another issuer brings in the system roots. The
+/// narrow trust is a subset of the wide one: nothing it accepts would be
+/// refused otherwise.
 pub struct Transport {
     plain: Agent,
     tls: OnceLock<std::result::Result<Agent, String>>,
+    narrow_tls: OnceLock<std::result::Result<Agent, String>>,
+    /// Hosts whose certificate the narrow trust did not verify.
+    wide_hosts: std::cell::RefCell<std::collections::HashSet<String>>,
     cacert: Option<std::path::PathBuf>,
     insecure: bool,
     user_agent: String,
@@ -161,6 +176,8 @@ impl Transport {
         Ok(Transport {
             plain: agent(TlsConfig::default(), &user_agent),
             tls: OnceLock::new(),
+            narrow_tls: OnceLock::new(),
+            wide_hosts: std::cell::RefCell::default(),
             cacert: cacert.map(Path::to_owned),
             insecure,
             user_agent,
@@ -188,6 +205,29 @@ impl Transport {
             Ok(agent(tls, &self.user_agent))
         });
         built.as_ref().map_err(Error::usage)
+    }
+
+    /// The agent trusting `--cacert` alone (nothing, without it).
+    fn narrow_tls_agent(&self) -> Result<&Agent> {
+        let built = self.narrow_tls.get_or_init(|| {
+            let certs = match &self.cacert {
+                Some(path) => load_pem(path).map_err(|e| e.to_string())?,
+                None => Vec::new(),
+            };
+            let tls = TlsConfig::builder()
+                .root_certs(RootCerts::Specific(Arc::new(certs)))
+                .build();
+            Ok(agent(tls, &self.user_agent))
+        });
+        built.as_ref().map_err(Error::usage)
+    }
+
+    /// Whether an HTTPS request to `url` starts with the narrow trust.
+    fn starts_narrow(&self, url: &str) -> bool {
+        let host = host_of(url);
+        !self.insecure
+            && (self.cacert.is_some() || super::endpoint::is_loopback(host))
+            && !self.wide_hosts.borrow().contains(host)
     }
 
     fn detail(&self, text: impl std::fmt::Display) {
@@ -317,46 +357,33 @@ impl Transport {
         if left.is_zero() {
             return Err(Failure::fatal("deadline exceeded"));
         }
-        let agent = if url.starts_with("https://") {
-            self.tls_agent()
-                .map_err(|e| Failure::fatal(e.to_string()))?
-        } else {
-            &self.plain
-        };
         let shown = url.split('?').next().unwrap_or(url);
         let started = Instant::now();
-        let result = match method {
-            Method::Head | Method::Get | Method::Delete => {
-                let mut req = match method {
-                    Method::Head => agent.head(url),
-                    Method::Delete => agent.delete(url),
-                    _ => agent.get(url),
-                };
-                for (k, v) in headers {
-                    req = req.header(*k, v.as_str());
-                }
-                req.config().timeout_global(Some(left)).build().call()
-            }
-            Method::PostForm | Method::Post | Method::Put => {
-                let mut req = if method == Method::Put {
-                    agent.put(url)
-                } else {
-                    agent.post(url)
-                };
-                if method == Method::PostForm {
-                    req = req.header("Content-Type", "application/x-www-form-urlencoded");
-                }
-                for (k, v) in headers {
-                    req = req.header(*k, v.as_str());
-                }
-                let req = req.config().timeout_global(Some(left)).build();
-                match body {
-                    Body::Empty => req.send_empty(),
-                    Body::Bytes(b) => req.send(*b),
-                    Body::Stream(r) => req.send(ureq::SendBody::from_reader(&mut **r)),
-                }
-            }
-        };
+        let https = url.starts_with("https://");
+        let narrow = https && self.starts_narrow(url);
+        let agent = if narrow {
+            self.narrow_tls_agent()
+        } else if https {
+            self.tls_agent()
+        } else {
+            Ok(&self.plain)
+        }
+        .map_err(|e| Failure::fatal(e.to_string()))?;
+        let mut result = call(agent, method, url, headers, body, left);
+        if narrow && result.as_ref().err().is_some_and(unknown_issuer) {
+            // The handshake failed before the request was written, so even
+            // a streamed body is untouched: try again with the system roots.
+            self.detail(format_args!(
+                "{}: checking the certificate against the system roots",
+                host_of(url)
+            ));
+            self.wide_hosts.borrow_mut().insert(host_of(url).to_owned());
+            let agent = self
+                .tls_agent()
+                .map_err(|e| Failure::fatal(e.to_string()))?;
+            let left = deadline.saturating_duration_since(Instant::now());
+            result = call(agent, method, url, headers, body, left);
+        }
         let resp = match result {
             Ok(resp) => resp,
             Err(e) => {
@@ -434,6 +461,69 @@ pub fn read_answer(
         headers,
         body,
     })
+}
+
+/// One request on `agent`, within `left`.
+fn call(
+    agent: &Agent,
+    method: Method,
+    url: &str,
+    headers: &[(&str, String)],
+    body: &mut Body<'_>,
+    left: Duration,
+) -> std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error> {
+    match method {
+        Method::Head | Method::Get | Method::Delete => {
+            let mut req = match method {
+                Method::Head => agent.head(url),
+                Method::Delete => agent.delete(url),
+                _ => agent.get(url),
+            };
+            for (k, v) in headers {
+                req = req.header(*k, v.as_str());
+            }
+            req.config().timeout_global(Some(left)).build().call()
+        }
+        Method::PostForm | Method::Post | Method::Put => {
+            let mut req = if method == Method::Put {
+                agent.put(url)
+            } else {
+                agent.post(url)
+            };
+            if method == Method::PostForm {
+                req = req.header("Content-Type", "application/x-www-form-urlencoded");
+            }
+            for (k, v) in headers {
+                req = req.header(*k, v.as_str());
+            }
+            let req = req.config().timeout_global(Some(left)).build();
+            match body {
+                Body::Empty => req.send_empty(),
+                Body::Bytes(b) => req.send(*b),
+                Body::Stream(r) => req.send(ureq::SendBody::from_reader(&mut **r)),
+            }
+        }
+    }
+}
+
+/// The rustls error inside a ureq error, wherever ureq put it.
+fn rustls_error(e: &ureq::Error) -> Option<&rustls::Error> {
+    match e {
+        ureq::Error::Rustls(r) => Some(r),
+        ureq::Error::Io(io) => io.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()),
+        _ => None,
+    }
+}
+
+/// Whether the handshake failed because no trusted root issued the
+/// server's certificate (and nothing else was wrong with it).
+fn unknown_issuer(e: &ureq::Error) -> bool {
+    matches!(
+        rustls_error(e),
+        Some(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::UnknownIssuer
+        ))
+    )
 }
 
 fn agent(tls: TlsConfig, user_agent: &str) -> Agent {

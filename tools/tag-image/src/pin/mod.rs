@@ -5,15 +5,17 @@
 //! YAML round trip would reorder keys, drop comments and re-quote values,
 //! and a reviewer would have to read a reformatted file to find the one line
 //! that matters. Each format has its module (`kustomize`, `compose`,
-//! `envfile`) that finds its image entries, with the shared YAML scanner
-//! of [`deploykit::edit`] for the YAML ones, and rewrites only the values of
-//! the entries that name a pinned repository (keeping quotes, spacing and
-//! trailing comments); a Kustomize entry that lacks a `digest:`/`newTag:`
-//! line gets one. Every other byte, line endings included, stays as it was,
-//! and a YAML rewrite is parsed again and must differ from the original in
-//! the pinned values only ([`deploykit::edit::guard`]), or nothing is
-//! written.
+//! `envfile`) that finds its image entries (the YAML ones from the parsed
+//! document, with the shared scanner of [`deploykit::edit`] for their
+//! lines) and rewrites only the values of the entries a pin addresses
+//! ([`address`]), keeping quotes, spacing and trailing comments; a
+//! Kustomize entry that lacks a `digest:`/`newTag:` line gets one. Every
+//! other byte, line endings included, stays as it was. Every rewrite is
+//! parsed again and must differ from the original in the pinned values
+//! only ([`deploykit::edit::guard`]); only a text that passed is written,
+//! and nothing is written unless every file passed.
 
+mod address;
 mod compose;
 mod envfile;
 mod kustomize;
@@ -25,12 +27,11 @@ use std::path::{Path, PathBuf};
 
 use deploykit::edit;
 use deploykit::exit::{Error, Exit, Result};
-use deploykit::imageref::Reference;
+use deploykit::imageref;
 use deploykit::output::Reporter;
 use serde::Serialize;
 
-pub use model::{Change, Entry, Rewrite, parse_pins};
-use model::{Pins, split_written};
+pub use model::{Change, Entry, Pin, Rewrite, Target, parse_pins};
 
 /// The kind of file, which decides where image references live.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -80,8 +81,8 @@ impl Kind {
     }
 }
 
-/// Every image entry of `text`. Fails (exit 2) on a YAML file the scanner
-/// refuses (a tab in the indentation).
+/// Every image entry of `text`. Fails (exit 2) on a YAML file that does
+/// not parse or that the scanner refuses (a tab in the indentation).
 pub fn entries(kind: Kind, text: &str) -> Result<Vec<Entry>> {
     match kind {
         Kind::Kustomize => kustomize::entries(text),
@@ -90,15 +91,19 @@ pub fn entries(kind: Kind, text: &str) -> Result<Vec<Entry>> {
     }
 }
 
-/// Rewrites the entries of `text` that name a repository of `pins` to the
-/// pinned reference. `pins` must carry digests. A YAML rewrite is parsed
-/// again and must differ from the original only in the pinned values.
-pub fn rewrite(kind: Kind, text: &str, pins: &[Reference]) -> Result<Rewrite> {
-    let pins = Pins::new(pins);
+/// Rewrites the entries of `text` in `edits` (an index into `entries`,
+/// what it becomes), and proves the result differs from the original only
+/// there (and in the values derived from them).
+pub fn rewrite(
+    kind: Kind,
+    text: &str,
+    entries: &[Entry],
+    edits: &[(usize, Target)],
+) -> Result<Rewrite> {
     match kind {
-        Kind::Kustomize => kustomize::rewrite(text, &pins),
-        Kind::Compose => compose::rewrite(text, &pins),
-        Kind::Env => Ok(envfile::rewrite(text, &pins)),
+        Kind::Kustomize => kustomize::rewrite(text, entries, edits),
+        Kind::Compose => compose::rewrite(text, entries, edits),
+        Kind::Env => envfile::rewrite(text, entries, edits),
     }
 }
 
@@ -110,11 +115,40 @@ struct FileReport {
     changes: Vec<Change>,
 }
 
+/// Why an entry fails `pin --check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+enum Unfit {
+    /// No digest.
+    NoDigest,
+    /// The placeholder digest: not built yet.
+    Placeholder,
+    /// It could not be read.
+    Unreadable,
+    /// A value derived from it (`IMAGE_DIGEST`) is not its digest.
+    StaleDigest,
+}
+
 #[derive(Serialize)]
 struct Unpinned {
     file: String,
     #[serde(flatten)]
     entry: Entry,
+    reason: Unfit,
+}
+
+/// A file given with `--file`, read and recognised.
+struct Loaded<'p> {
+    path: &'p PathBuf,
+    kind: Kind,
+    text: String,
+    entries: Vec<Entry>,
+}
+
+impl Loaded<'_> {
+    fn shown(&self) -> String {
+        self.path.display().to_string()
+    }
 }
 
 /// Runs `pin`.
@@ -122,9 +156,16 @@ pub fn run(files: &[PathBuf], refs: &[String], check: bool, out: &Reporter) -> R
     let pins = parse_pins(refs)?;
     if pins.is_empty() && !check {
         return Err(Error::usage(
-            "give the digest-pinned references to write (or --check alone to list unpinned entries)",
+            "give the digest-pinned references to write, as REF or NAME=REF (or --check alone to list unpinned entries)",
         ));
     }
+    // Held from the read to the rename, so that a concurrent pin of the
+    // same file reads what this one wrote instead of undoing it.
+    let _held = if check || pins.is_empty() {
+        None
+    } else {
+        Some(edit::write::hold(files)?)
+    };
     let mut loaded = Vec::new();
     for path in files {
         let text = std::fs::read_to_string(path)
@@ -135,48 +176,61 @@ pub fn run(files: &[PathBuf], refs: &[String], check: bool, out: &Reporter) -> R
                 path.display()
             ))
         })?;
-        loaded.push((path, kind, text));
+        let entries = entries(kind, &text).map_err(|e| e.context(path.display().to_string()))?;
+        loaded.push(Loaded {
+            path,
+            kind,
+            text,
+            entries,
+        });
     }
     if pins.is_empty() {
         return list_unpinned(&loaded, out);
     }
-    let mut plans = Vec::new();
-    let mut matched: Vec<String> = Vec::new();
-    for (path, kind, text) in &loaded {
-        let r = rewrite(*kind, text, &pins).map_err(|e| e.context(path.display().to_string()))?;
-        matched.extend(r.matched.iter().cloned());
-        plans.push((path, *kind, text, r));
-    }
-    let unmatched: Vec<String> = pins
+    let views: Vec<address::FileEntries<'_>> = loaded
         .iter()
-        .filter(|p| !matched.contains(&p.name()))
-        .map(ToString::to_string)
+        .map(|l| address::FileEntries {
+            file: l.shown(),
+            entries: &l.entries,
+        })
         .collect();
-    if !unmatched.is_empty() {
-        return Err(Error::usage(format!(
-            "no image entry in the files names the repository of {}",
-            unmatched.join(", ")
-        )));
+    let plan = address::resolve(&views, &pins)?;
+    let mut rewrites = Vec::new();
+    for (l, edits) in loaded.iter().zip(plan) {
+        let edits: Vec<(usize, Target)> = edits.into_iter().map(|(e, (_, t))| (e, t)).collect();
+        let r = if edits.is_empty() {
+            Rewrite {
+                text: None,
+                changes: Vec::new(),
+            }
+        } else {
+            rewrite(l.kind, &l.text, &l.entries, &edits).map_err(|e| e.context(l.shown()))?
+        };
+        rewrites.push(r);
     }
     let mut reports = Vec::new();
     let mut changed_files = 0;
-    for (path, kind, text, r) in &plans {
-        let changed = r.text != **text;
-        if changed {
+    for (l, r) in loaded.iter().zip(&rewrites) {
+        let new = r.text.as_ref().filter(|t| t.text() != l.text);
+        if let Some(new) = new {
             changed_files += 1;
             if !out.json() {
-                out.line(edit::diff(&path.display().to_string(), text, &r.text).trim_end())?;
-            }
-            if !check {
-                edit::write::replace(path, &r.text)?;
+                out.line(edit::diff(&l.shown(), &l.text, new.text()).trim_end())?;
             }
         }
         reports.push(FileReport {
-            file: path.display().to_string(),
-            kind: *kind,
-            changed,
+            file: l.shown(),
+            kind: l.kind,
+            changed: new.is_some(),
             changes: r.changes.clone(),
         });
+    }
+    if !check {
+        for (l, r) in loaded.iter().zip(&rewrites) {
+            if let Some(new) = r.text.as_ref().filter(|t| t.text() != l.text) {
+                new.write(l.path)?;
+            }
+        }
     }
     if out.json() {
         out.json_document(&serde_json::json!({ "check": check, "files": reports }))?;
@@ -201,15 +255,28 @@ pub fn run(files: &[PathBuf], refs: &[String], check: bool, out: &Reporter) -> R
     Ok(Exit::Success)
 }
 
-fn list_unpinned(loaded: &[(&PathBuf, Kind, String)], out: &Reporter) -> Result<Exit> {
+/// Why `entry` is not fit to deploy, if it is not.
+fn unfit(entry: &Entry) -> Option<Unfit> {
+    let Some(image) = &entry.image else {
+        return Some(Unfit::Unreadable);
+    };
+    match model::split_written(image).2 {
+        None => Some(Unfit::NoDigest),
+        Some(d) if imageref::is_placeholder_digest(d) => Some(Unfit::Placeholder),
+        Some(_) if entry.stale.is_some() => Some(Unfit::StaleDigest),
+        Some(_) => None,
+    }
+}
+
+fn list_unpinned(loaded: &[Loaded<'_>], out: &Reporter) -> Result<Exit> {
     let mut unpinned = Vec::new();
-    for (path, kind, text) in loaded {
-        let found = entries(*kind, text).map_err(|e| e.context(path.display().to_string()))?;
-        for e in found {
-            if split_written(&e.image).2.is_none() {
+    for l in loaded {
+        for e in &l.entries {
+            if let Some(reason) = unfit(e) {
                 unpinned.push(Unpinned {
-                    file: path.display().to_string(),
-                    entry: e,
+                    file: l.shown(),
+                    entry: e.clone(),
+                    reason,
                 });
             }
         }
@@ -218,10 +285,32 @@ fn list_unpinned(loaded: &[(&PathBuf, Kind, String)], out: &Reporter) -> Result<
         out.json_document(&serde_json::json!({ "check": true, "unpinned": unpinned }))?;
     } else {
         for u in &unpinned {
-            out.line(format_args!(
-                "{}:{}: {}: {} is not pinned by digest",
-                u.file, u.entry.line, u.entry.key, u.entry.image
-            ))?;
+            let (e, file) = (&u.entry, &u.file);
+            let image = e.image.as_deref().unwrap_or("");
+            match u.reason {
+                Unfit::NoDigest => out.line(format_args!(
+                    "{file}:{}: {}: {image} is not pinned by digest",
+                    e.line, e.key
+                ))?,
+                Unfit::Placeholder => out.line(format_args!(
+                    "{file}:{}: {}: {image} is on the placeholder digest (not built yet)",
+                    e.line, e.key
+                ))?,
+                Unfit::StaleDigest => out.line(format_args!(
+                    "{file}:{}: {}: {image} is pinned, but {} (pin it again to move both)",
+                    e.line,
+                    e.key,
+                    e.stale
+                        .as_deref()
+                        .unwrap_or("a value derived from it differs")
+                ))?,
+                Unfit::Unreadable => out.line(format_args!(
+                    "{file}:{}: {}: could not be read ({})",
+                    e.line,
+                    e.key,
+                    e.problem.as_deref().unwrap_or("not an image reference")
+                ))?,
+            }
         }
     }
     if unpinned.is_empty() {
@@ -232,7 +321,7 @@ fn list_unpinned(loaded: &[(&PathBuf, Kind, String)], out: &Reporter) -> Result<
         Ok(Exit::Success)
     } else {
         out.info(format_args!(
-            "{} image entr(ies) not pinned by digest",
+            "{} image entr(ies) not pinned by digest, on the placeholder, unreadable or stale",
             unpinned.len()
         ));
         Ok(Exit::No)
@@ -261,7 +350,7 @@ mod tests {
         assert_eq!(Kind::detect(Path::new(".env.prod"), ""), Some(Kind::Env));
         assert_eq!(Kind::detect(Path::new("notes.txt"), "hello\n"), None);
         let e = entries(Kind::Kustomize, KUSTOMIZATION).unwrap();
-        let images: Vec<String> = e.iter().map(|e| e.image.clone()).collect();
+        let images: Vec<String> = e.iter().filter_map(|e| e.image.clone()).collect();
         assert_eq!(
             images,
             [
@@ -270,5 +359,7 @@ mod tests {
                 "redis:7.2".to_owned()
             ]
         );
+        let names: Vec<&str> = e.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["api", "ghcr.io/acme/scheduler-worker", "redis"]);
     }
 }

@@ -1,25 +1,60 @@
-//! What `pin` finds and changes, whatever the format: the entries, the
-//! changes, and how a written reference is matched against and rewritten
-//! to a pin. Matching is by repository (`domain/path`), so `api`,
-//! `docker.io/library/api` and `library/api` all name the same image.
+//! What `pin` finds and changes, whatever the format: the entries, the pins
+//! given on the command line, what an entry becomes, and the changes.
+//!
+//! A written reference is compared by repository (`domain/path`), so `api`,
+//! `docker.io/library/api` and `library/api` all name the same image, and
+//! it is rewritten keeping the name as written: a promotion changes the tag
+//! and the digest, not the spelling.
 
-use std::collections::BTreeMap;
-
-use deploykit::edit::lines::{self, Span};
+use deploykit::edit::guard::Checked;
 use deploykit::exit::{Error, Result};
 use deploykit::imageref::{self, Reference};
 use serde::Serialize;
 
-/// An image reference found in a file.
+/// An image entry found in a file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Entry {
     /// 1-based line number (of the entry's first line for Kustomize).
     pub line: usize,
-    /// What holds it: `image`, `API_IMAGE`, `images[name=api]`.
+    /// What holds it: `images[name=api]`, `services.api.image`, `APP_IMAGE`.
     pub key: String,
+    /// What `NAME=REF` calls it: the Kustomize `images[].name`, the compose
+    /// service, the env variable.
+    pub name: String,
     /// The reference the entry makes (for Kustomize, composed from
-    /// `newName`/`name`, `newTag` and `digest`).
-    pub image: String,
+    /// `newName`/`name`, `newTag` and `digest`); `None` when it could not be
+    /// read.
+    pub image: Option<String>,
+    /// Why `pin` cannot rewrite the entry in place (flow style, an alias),
+    /// with what to write instead; `None` when it can.
+    #[serde(skip)]
+    pub problem: Option<String>,
+    /// A value derived from the image in the same file (the `IMAGE_DIGEST`
+    /// a scaffolded overlay sets) that does not match it, described.
+    #[serde(skip)]
+    pub stale: Option<String>,
+    /// Where the format module finds it again: the index in `images:`, the
+    /// line index.
+    #[serde(skip)]
+    pub site: usize,
+}
+
+impl Entry {
+    /// The repository its reference names, if it can be read and parses
+    /// (a `${VAR}` template does not).
+    pub fn repository(&self) -> Option<String> {
+        self.image.as_deref().and_then(repository_of)
+    }
+
+    /// Its tag, if it has one.
+    pub fn tag(&self) -> Option<&str> {
+        self.image.as_deref().and_then(|i| split_written(i).1)
+    }
+
+    /// Its digest, if it has one.
+    pub fn digest(&self) -> Option<&str> {
+        self.image.as_deref().and_then(|i| split_written(i).2)
+    }
 }
 
 /// One change made (or to be made) to a file.
@@ -29,77 +64,142 @@ pub struct Change {
     pub line: usize,
     /// What holds the image.
     pub key: String,
-    /// The reference before.
+    /// What `NAME=REF` calls it.
+    pub name: String,
+    /// The reference before (empty when it could not be read).
     pub old: String,
     /// The reference after.
     pub new: String,
 }
 
 /// The outcome of rewriting one file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Rewrite {
-    /// The new text (the same text when nothing changed).
-    pub text: String,
+    /// The new text, proven by its guard; `None` when nothing changed.
+    pub text: Option<Checked>,
     /// What changed.
     pub changes: Vec<Change>,
-    /// The repositories of the pins that matched an entry, sorted, once each.
-    pub matched: Vec<String>,
 }
 
-impl Rewrite {
-    /// The outcome of a rewrite to `text`.
-    pub fn new(text: String, changes: Vec<Change>, mut matched: Vec<String>) -> Self {
-        matched.sort();
-        matched.dedup();
-        Rewrite {
-            text,
-            changes,
-            matched,
+/// A reference given on the command line: `REF`, or `NAME=REF` for the
+/// entries called NAME.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pin {
+    /// The argument as given.
+    pub input: String,
+    /// NAME, when the argument addresses entries by name.
+    pub name: Option<String>,
+    /// The reference, normalised; it has a digest.
+    pub reference: Reference,
+    /// The reference as given, after NAME.
+    pub written: String,
+}
+
+impl Pin {
+    /// The repository it pins.
+    pub fn repository(&self) -> String {
+        self.reference.name()
+    }
+
+    /// What `entry` becomes under this pin: its name as written when the
+    /// repository stays the same (else the pin's, as given), the pin's tag
+    /// (or none) and digest.
+    pub fn target(&self, entry: &Entry) -> Target {
+        let name = match &entry.image {
+            Some(image) if repository_of(image) == Some(self.repository()) => {
+                split_written(image).0.to_owned()
+            }
+            _ => split_written(&self.written).0.to_owned(),
+        };
+        Target {
+            name,
+            tag: self.reference.tag().map(str::to_owned),
+            digest: self
+                .reference
+                .digest()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
         }
+    }
+}
+
+/// What an entry is rewritten to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The image name to write.
+    pub name: String,
+    /// The tag, if the pin has one.
+    pub tag: Option<String>,
+    /// The digest.
+    pub digest: String,
+}
+
+impl Target {
+    /// The whole reference: `name[:tag]@digest`.
+    pub fn reference(&self) -> String {
+        let mut v = self.name.clone();
+        if let Some(tag) = &self.tag {
+            v.push(':');
+            v.push_str(tag);
+        }
+        v.push('@');
+        v.push_str(&self.digest);
+        v
     }
 }
 
 /// The pins given on the command line, parsed and checked: each has a
-/// digest, and no repository is pinned twice.
-pub fn parse_pins(refs: &[String]) -> Result<Vec<Reference>> {
-    let mut pins: Vec<Reference> = Vec::new();
+/// digest, a NAME is given once, and a bare reference is given once.
+pub fn parse_pins(refs: &[String]) -> Result<Vec<Pin>> {
+    let mut pins: Vec<Pin> = Vec::new();
     for input in refs {
-        let r = imageref::parse_normalized(input)
-            .map_err(|e| Error::usage(format!("invalid image reference {input:?}: {e}")))?;
-        if r.digest().is_none() {
+        let (name, written) = match input.split_once('=') {
+            Some((name, r)) => {
+                if name.is_empty() || name.chars().any(char::is_whitespace) {
+                    return Err(Error::usage(format!(
+                        "{input:?}: give NAME=REF, NAME being an images[].name, a compose service or an env variable"
+                    )));
+                }
+                (Some(name.to_owned()), r)
+            }
+            None => (None, input.as_str()),
+        };
+        let reference = imageref::parse_normalized(written)
+            .map_err(|e| Error::usage(format!("invalid image reference {written:?}: {e}")))?;
+        if reference.digest().is_none() {
             return Err(Error::usage(format!(
-                "{input} has no digest: pin needs repo@sha256:… (image-digest resolve {input} prints it)"
+                "{written} has no digest: pin needs repo@sha256:… (image-digest resolve {written} prints it)"
             )));
         }
-        if let Some(other) = pins.iter().find(|p| p.name() == r.name()) {
+        if reference
+            .digest()
+            .is_some_and(imageref::Digest::is_placeholder)
+        {
             return Err(Error::usage(format!(
-                "{} is pinned twice ({other} and {r})",
-                r.name()
+                "{written} carries the placeholder digest of an image not built yet: pin the digest CI pushed"
             )));
         }
-        pins.push(r);
+        let pin = Pin {
+            input: input.clone(),
+            name,
+            reference,
+            written: written.to_owned(),
+        };
+        if let Some(other) = pins.iter().find(|p| match (&p.name, &pin.name) {
+            (Some(a), Some(b)) => a == b,
+            (None, None) => p.reference == pin.reference,
+            _ => false,
+        }) {
+            return Err(Error::usage(format!(
+                "{} is given twice ({} and {})",
+                pin.name.as_deref().unwrap_or(&pin.written),
+                other.input,
+                pin.input
+            )));
+        }
+        pins.push(pin);
     }
     Ok(pins)
-}
-
-/// The pins, by repository.
-pub struct Pins(BTreeMap<String, Reference>);
-
-impl Pins {
-    /// Indexes `pins` (which carry digests) by repository.
-    pub fn new(pins: &[Reference]) -> Self {
-        Pins(pins.iter().map(|p| (p.name(), p.clone())).collect())
-    }
-
-    /// The pin for the repository a written reference names, if any.
-    pub fn get(&self, written: &str) -> Option<&Reference> {
-        repository_of(written).and_then(|r| self.0.get(&r))
-    }
-
-    /// Whether `text` mentions the path of a pinned repository.
-    pub fn mentioned_in(&self, text: &str) -> bool {
-        self.0.values().any(|p| text.contains(p.path()))
-    }
 }
 
 /// Splits a written reference into (name as written, tag, digest).
@@ -116,91 +216,11 @@ pub fn split_written(value: &str) -> (&str, Option<&str>, Option<&str>) {
 }
 
 /// The repository (`domain/path`) a written reference names, if it parses.
-fn repository_of(value: &str) -> Option<String> {
+pub fn repository_of(value: &str) -> Option<String> {
     if value.contains('$') {
         return None;
     }
     imageref::parse_normalized(value).ok().map(|r| r.name())
-}
-
-/// The reference a pin makes of `name` (as written): the pin's tag if it
-/// has one, its digest.
-pub fn pinned(name: &str, pin: &Reference) -> String {
-    let mut v = name.to_owned();
-    if let Some(tag) = pin.tag() {
-        v.push(':');
-        v.push_str(tag);
-    }
-    if let Some(d) = pin.digest() {
-        v.push('@');
-        v.push_str(&d.to_string());
-    }
-    v
-}
-
-/// A line whose whole value is an image reference (a compose `image:`,
-/// an env `*_IMAGE=`).
-pub struct ValueLine<'t> {
-    /// The line's index, from 0.
-    pub index: usize,
-    /// What holds the image.
-    pub key: String,
-    /// The line's text.
-    pub body: &'t str,
-    /// Where the reference is in it.
-    pub span: Span,
-}
-
-impl ValueLine<'_> {
-    /// The reference as written.
-    pub fn written(&self) -> &str {
-        self.span.of(self.body)
-    }
-
-    /// The entry it makes.
-    pub fn entry(&self) -> Entry {
-        Entry {
-            line: self.index + 1,
-            key: self.key.clone(),
-            image: self.written().to_owned(),
-        }
-    }
-}
-
-/// The value lines' new texts under `pins`.
-#[derive(Default)]
-pub struct Pinned {
-    /// The new text of each changed line, by line index.
-    pub bodies: Vec<(usize, String)>,
-    /// What changed.
-    pub changes: Vec<Change>,
-    /// The repositories that matched an entry.
-    pub matched: Vec<String>,
-}
-
-/// Rewrites each value line that names a pinned repository: the name as
-/// written, the pin's tag and digest; quotes, spacing and comment kept.
-pub fn pin_values<'t>(values: impl IntoIterator<Item = ValueLine<'t>>, pins: &Pins) -> Pinned {
-    let mut out = Pinned::default();
-    for v in values {
-        let written = v.written();
-        let Some(pin) = pins.get(written) else {
-            continue;
-        };
-        out.matched.push(pin.name());
-        let new = pinned(split_written(written).0, pin);
-        if new != written {
-            out.bodies
-                .push((v.index, lines::splice(v.body, v.span, &new)));
-            out.changes.push(Change {
-                line: v.index + 1,
-                key: v.key.clone(),
-                old: written.to_owned(),
-                new,
-            });
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -208,15 +228,33 @@ mod tests {
     use super::*;
 
     const D1: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
-    const D2: &str = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
 
     #[test]
-    fn pins_need_digests_and_one_per_repository() {
+    fn pins_need_digests_and_each_is_given_once() {
         let err = parse_pins(&["ghcr.io/acme/api:prod-abc1234".into()]).unwrap_err();
         assert!(err.to_string().contains("has no digest"), "{err}");
         let err =
-            parse_pins(&[format!("api@{D1}"), format!("docker.io/library/api@{D2}")]).unwrap_err();
-        assert!(err.to_string().contains("pinned twice"), "{err}");
+            parse_pins(&[format!("api@{D1}"), format!("docker.io/library/api@{D1}")]).unwrap_err();
+        assert!(err.to_string().contains("given twice"), "{err}");
+        let err =
+            parse_pins(&[format!("A_IMAGE=api@{D1}"), format!("A_IMAGE=b@{D1}")]).unwrap_err();
+        assert!(
+            err.to_string().starts_with("A_IMAGE is given twice"),
+            "{err}"
+        );
+        let err = parse_pins(&[format!("=api@{D1}")]).unwrap_err();
+        assert!(err.to_string().contains("give NAME=REF"), "{err}");
+        let err = parse_pins(&[format!("api@{}", imageref::PLACEHOLDER_DIGEST)]).unwrap_err();
+        assert!(err.to_string().contains("placeholder"), "{err}");
+        // Several references on one repository are fine.
+        let pins = parse_pins(&[
+            format!("api:prod-abc1234@{D1}"),
+            format!("api:prod-abc1234-migrate@{D1}"),
+            format!("W_IMAGE=api:prod-abc1234-worker@{D1}"),
+        ])
+        .unwrap();
+        assert_eq!(pins[2].name.as_deref(), Some("W_IMAGE"));
+        assert_eq!(pins[2].written, format!("api:prod-abc1234-worker@{D1}"));
     }
 
     #[test]

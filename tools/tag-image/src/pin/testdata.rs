@@ -1,16 +1,9 @@
 //! What the format modules' tests share: digests, pins, a kustomization.
 
-use super::model::{Pins, parse_pins};
-
 /// A digest.
 pub const D1: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
 /// Another digest.
 pub const D2: &str = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
-
-/// The pins of `refs` (each with a digest).
-pub fn pins(refs: &[&str]) -> Pins {
-    Pins::new(&parse_pins(&refs.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>()).unwrap())
-}
 
 /// A kustomization with three images entries, comments and quotes.
 pub const KUSTOMIZATION: &str = "\

@@ -569,3 +569,49 @@ fn uri_blanks_are_trimmed_around_and_refused_inside_a_component() {
         "invalid percent-encoded token: \"a%zz b\""
     );
 }
+
+#[test]
+fn a_password_with_an_unencoded_slash_is_refused_without_quoting() {
+    // libpq ends the user information, host and port at the first '/':
+    // the pieces of these passwords would be a port or a database name.
+    for (input, part) in [
+        ("postgres://app:Zq9:s/ec@127.0.0.1:5432/shop", "port"),
+        ("postgres://app:Zq9s/ec@db/shop", "port"),
+        ("postgres://app:Zq%zz/ec@db/shop", "port"),
+        ("postgres://db:5432,app:Zq9s/ec@db/shop", "port"),
+        ("postgres://app:5432/Zq9sec@db/shop", "database name"),
+        ("postgres://app:/Zq9sec@db/shop", "database name"),
+        ("postgres://app:5432/Zq9%zz/ec@db/shop", "database name"),
+        ("postgres://app:1/b?Zq9sec@db/shop", "query"),
+        ("postgres://app:1/b?Zq9sec=x@db/shop", "query"),
+    ] {
+        let err = error(input);
+        assert!(
+            err.starts_with("misplaced password in URI:")
+                && err.contains(&format!("as the {part} \"***\""))
+                && err.contains("percent-encode the password"),
+            "{input}: {err}"
+        );
+        assert!(!err.contains("Zq9") && !err.contains("sec"), "{err}");
+    }
+    // Encoded, the same passwords parse.
+    let (got, _) = options("postgres://app:Zq9:s%2Fec@127.0.0.1:5432/shop");
+    assert_eq!(
+        got,
+        "dbname='shop' host='127.0.0.1' password='Zq9:s/ec' port='5432' user='app'"
+    );
+    // An '@' further on in a URI whose host and port read as such is data.
+    for (input, want) in [
+        ("postgres://h/d@b", "dbname='d@b' host='h'"),
+        (
+            "postgres://h:5432/db?application_name=a@b",
+            "application_name='a@b' dbname='db' host='h' port='5432'",
+        ),
+        (
+            "postgres://[::1]:5432/d@b",
+            "dbname='d@b' host='::1' port='5432'",
+        ),
+    ] {
+        assert_eq!(options(input).0, want, "{input}");
+    }
+}
