@@ -297,6 +297,7 @@ const CASES: &[Case] = &[
         .args(&[S("--connect"), S("--timeout"), S("2s"), S("--root-url"), ROOT_URL, S("--url"), APP_URL, S("--service-url"), SVC_URL])
         .fails(3, "error(s)").stdout("error[unreachable]"),
     row("validate-dsns", "unknown flag").args(&[S("--password"), S("Pl4nted-Secret-7x")]).fails(2, "unexpected argument '--password'"),
+    row("validate-dsns", "--timeout 0").args(&[S("--timeout"), S("0ms")]).fails(2, "is a zero duration"),
     row("validate-dsns", "explain: unparseable DSN")
         .args(&[S("explain"), S("postgres://app:Pl4nted-Secret-7x@[::1/app")]).fails(2, "IPv6 host address"),
     row("validate-dsns", "explain: bad percent-encoding from stdin")
@@ -364,6 +365,9 @@ const CASES: &[Case] = &[
     row("provision-db", "production without the confirmation")
         .args(&[S("--url"), APP_URL, S("--service-url"), SVC_URL, S("--root-url"), ROOT_URL, S("--env"), S("production")])
         .fails(1, "refusing to change a production database"),
+    row("provision-db", "--timeout 0").args(&[S("--timeout"), S("0s")]).fails(2, "is a zero duration"),
+    row("provision-db", "--statement-timeout 0 (Postgres would read it as no limit)").args(&[S("--statement-timeout"), S("0")]).fails(2, "is a zero duration"),
+    row("provision-db", "--lock-timeout with an unknown unit").args(&[S("--lock-timeout"), S("1.5y")]).fails(2, "unknown unit \"y\""),
     row("provision-db", "--plan and --check together").args(&[S("--plan"), S("--check")]).fails(2, "cannot be used with"),
     row("provision-db", "unknown --owner").args(&[S("--owner"), S("app")]).fails(2, "invalid value 'app' for '--owner"),
     row("provision-db", "non-UTF-8 DSN argument").args(&[S("--url"), Bytes(b"postgres://app:pl4nted-app-pw@h/\xff")]).fails(2, "invalid UTF-8"),
@@ -389,6 +393,13 @@ const CASES: &[Case] = &[
     row("wait-probe", "tcp target with port 0").args(&[S("tcp://127.0.0.1:0")]).fails(2, "port 0"),
     row("wait-probe", "unsupported scheme").args(&[S("ftp://127.0.0.1/")]).fails(2, "unsupported target scheme"),
     row("wait-probe", "a bare word").args(&[S("localhost")]).fails(2, "localhost"),
+    // wait-for-it's host:port is a TCP target; one that cannot be says how to write it.
+    row("wait-probe", "host:port with port 0").args(&[S("localhost:0")]).fails(2, "(expected tcp://host:port)"),
+    row("wait-probe", "host:port out of range").args(&[S("db:99999")]).fails(2, "(expected tcp://host:port)"),
+    row("wait-probe", "host:service name").args(&[S("localhost:http")]).fails(2, "tcp://host:port"),
+    row("wait-probe", "--timeout 0").args(&[S("--timeout"), S("0"), S("tcp://127.0.0.1:1")]).fails(2, "is a zero duration"),
+    row("wait-probe", "--timeout a fraction with a bad unit").args(&[S("--timeout"), S("1.5x"), S("tcp://127.0.0.1:1")]).fails(2, "unknown unit \"x\""),
+    row("wait-probe", "host:port closed within the --timeout").args(&[S("-t"), S("300ms"), S("127.0.0.1:1")]).fails(1, "tcp://127.0.0.1:1: not ready within"),
     row("wait-probe", "env: target not set").args(&[S("env:DATABASE_URL")]).fails(2, "DATABASE_URL (from env:DATABASE_URL) is not set"),
     row("wait-probe", "env: target without a name").args(&[S("env:")]).fails(2, "needs a variable name"),
     row("wait-probe", "env: target holding a bad DSN")
@@ -413,13 +424,17 @@ const CASES: &[Case] = &[
     row("wait-probe", "--status reversed range").args(&[S("--status"), S("300-200"), S("http://127.0.0.1:1/")]).fails(2, "empty status range"),
     row("wait-probe", "--expect-json empty path").args(&[S("--expect-json"), S("=x"), S("http://127.0.0.1:1/")]).fails(2, "invalid JSON path"),
     row("wait-probe", "--success-threshold 0").args(&[S("--success-threshold"), S("0"), S("http://127.0.0.1:1/")]).fails(2, "0 is not in 1.."),
-    row("wait-probe", "--budget 0").args(&[S("--budget"), S("0s"), S("http://127.0.0.1:1/")]).fails(2, "--budget must be more than 0"),
+    row("wait-probe", "--budget 0").args(&[S("--budget"), S("0s"), S("http://127.0.0.1:1/")]).fails(2, "is a zero duration"),
     row("wait-probe", "--budget not a duration").args(&[S("--budget"), S("forever"), S("http://127.0.0.1:1/")]).fails(2, "forever"),
     row("wait-probe", "stage option after the last target").args(&[S("http://127.0.0.1:1/"), S("--budget"), S("1s")]).fails(2, "after the last target"),
     row("wait-probe", "COMMAND that does not exist")
-        .args(&[S("--budget"), S("5s"), S("tcp://127.0.0.1:1"), S("--"), S("missing/migrate")]).fails(2, "cannot run missing/migrate"),
+        .args(&[S("--budget"), S("5s"), S("tcp://127.0.0.1:1"), S("--"), S("missing/migrate")]).fails(127, "cannot run missing/migrate"),
+    row("wait-probe", "COMMAND not in PATH")
+        .args(&[S("--budget"), S("5s"), S("tcp://127.0.0.1:1"), S("--"), S("no-such-migrate-xyz")]).fails(127, "command not found in PATH"),
+    row("wait-probe", "COMMAND not executable")
+        .setup(&[File("migrate", S("#!/bin/sh\n"))]).args(&[S("--budget"), S("5s"), S("tcp://127.0.0.1:1"), S("--"), S("./migrate")]).fails(126, "not an executable file"),
     row("wait-probe", "COMMAND is a directory")
-        .setup(&[Dir("bin")]).args(&[S("--budget"), S("5s"), S("tcp://127.0.0.1:1"), S("--"), S("bin")]).fails(2, "cannot run bin"),
+        .setup(&[Dir("bin")]).args(&[S("--budget"), S("5s"), S("tcp://127.0.0.1:1"), S("--"), S("./bin")]).fails(126, "cannot run ./bin"),
     row("wait-probe", "closed port within a short budget")
         .args(&[S("--budget"), S("300ms"), S("http://u:Pl4nted-Secret-7x@127.0.0.1:1/")]).fails(1, "not ready within 300ms"),
 
@@ -444,6 +459,7 @@ const CASES: &[Case] = &[
     row("image-digest", "resolve: --cacert not PEM")
         .setup(&[File("ca.pem", S("nope\n"))]).args(&[S("resolve"), S("--cacert"), S("ca.pem"), S("127.0.0.1:1/app:1")]).fails(2, "no PEM certificate"),
     row("image-digest", "resolve: bad --timeout").args(&[S("resolve"), S("--timeout"), S("1x"), S("127.0.0.1:1/app:1")]).fails(2, "--timeout"),
+    row("image-digest", "resolve: --timeout 0").args(&[S("resolve"), S("--timeout"), S("0"), S("127.0.0.1:1/app:1")]).fails(2, "is a zero duration"),
     row("image-digest", "resolve: closed port")
         .args(&[S("resolve"), S("--timeout"), S("1s"), S("127.0.0.1:1/app:1")]).fails(3, "registry 127.0.0.1:1"),
     row("image-digest", "from-log: file missing").args(&[S("from-log"), S("missing/push.log")]).fails(2, "No such file"),
@@ -491,6 +507,9 @@ const CASES: &[Case] = &[
     // check documents one finding per reference on stdout.
     row("tag-image", "check: not a reference").args(&[S("check"), S("Bad/Ref")]).fails(2, "not fit to deploy").stdout("error[invalid]"),
     row("tag-image", "check: 100 KiB reference").args(&[S("check"), huge("ghcr.io/acme/api:", "")]).fails(2, "not fit to deploy").stdout("error[invalid]"),
+    row("tag-image", "apply: --timeout 0").args(&[S("apply"), S("--timeout"), S("0"), S("127.0.0.1:1/api:staging-abc1234"), S("prod-abc1234")]).fails(2, "is a zero duration"),
+    row("tag-image", "apply: closed port, a fractional --timeout").args(&[S("apply"), S("--timeout"), S("0.5"), S("127.0.0.1:1/api:staging-abc1234"), S("prod-abc1234")]).fails(3, "registry 127.0.0.1:1"),
+    row("tag-image", "check: latest parses and is not fit").args(&[S("check"), S("api:latest")]).fails(1, "1 of 1 reference(s) not fit to deploy").stdout("error[latest]"),
     row("tag-image", "apply: SOURCE without tag").args(&[S("apply"), S("127.0.0.1:1/api"), S("prod-abc1234")]).fails(2, "SOURCE needs a tag or a digest"),
     row("tag-image", "apply: tag with a space").args(&[S("apply"), S("127.0.0.1:1/api:staging-abc1234"), S("bad tag")]).fails(2, "is not a valid tag"),
     row("tag-image", "apply: mutable tag latest").args(&[S("apply"), S("127.0.0.1:1/api:staging-abc1234"), S("latest")]).fails(2, "refusing a mutable-looking tag"),
@@ -544,6 +563,10 @@ const CASES: &[Case] = &[
         .fails(1, "not fit to deploy").stdout("error[placeholder]"),
 
     // --------------------------------------------------------- scaffold-service
+    // A typo of a subcommand is never a service name (nothing is written).
+    row("scaffold-service", "mistyped subcommand with a name").setup(MONOREPO).args(&[S("--repo"), S("repo"), S("chekc"), S("billing")]).fails(2, "did you mean `scaffold-service check`?"),
+    row("scaffold-service", "mistyped subcommand alone").setup(MONOREPO).args(&[S("--repo"), S("repo"), S("chekc")]).fails(2, "did you mean `scaffold-service check`?"),
+    row("scaffold-service", "mistyped templates").setup(MONOREPO).args(&[S("--repo"), S("repo"), S("tempaltes"), S("out")]).fails(2, "did you mean `scaffold-service templates`?"),
     row("scaffold-service", "uppercase name").setup(MONOREPO).args(&[S("--repo"), S("repo"), S("Billing")]).fails(2, "must start with a lowercase letter"),
     row("scaffold-service", "path traversal in the name").setup(MONOREPO).args(&[S("--repo"), S("repo"), S("../evil")]).fails(2, "service name \"../evil\""),
     row("scaffold-service", "a slash in the name").setup(MONOREPO).args(&[S("--repo"), S("repo"), S("a/b")]).fails(2, "service name \"a/b\""),
@@ -621,7 +644,10 @@ const CASES: &[Case] = &[
         .args(&[S("local"), S("--host"), NO_ENGINE, S("--protect-file"), S("list.txt")]).fails(2, "valid UTF-8"),
     row("prune-images", "local: --target-free bad unit").args(&[S("local"), S("--host"), NO_ENGINE, S("--target-free"), S("20X")]).fails(2, "unknown unit \"X\""),
     row("prune-images", "local: --target-free overflow").args(&[S("local"), S("--host"), NO_ENGINE, S("--target-free"), S("99999999999999999999G")]).fails(2, "out of range"),
-    row("prune-images", "local: --min-age not a duration").args(&[S("local"), S("--host"), NO_ENGINE, S("--min-age"), S("forever")]).fails(2, "invalid duration 'forever'"),
+    row("prune-images", "local: --timeout 0").args(&[S("local"), S("--host"), NO_ENGINE, S("--timeout"), S("0")]).fails(2, "is a zero duration"),
+    row("prune-images", "registry: --timeout 0").args(&[S("registry"), S("--timeout"), S("0s"), S("127.0.0.1:1/app")]).fails(2, "is a zero duration"),
+    row("prune-images", "local: --target-free fraction with a bad unit").args(&[S("local"), S("--host"), NO_ENGINE, S("--target-free"), S("1.5X")]).fails(2, "unknown unit \"X\""),
+    row("prune-images", "local: --min-age not a duration").args(&[S("local"), S("--host"), NO_ENGINE, S("--min-age"), S("forever")]).fails(2, "invalid duration \"forever\""),
     row("prune-images", "registry: REPO with a tag").args(&[S("registry"), S("127.0.0.1:1/app:tag")]).fails(2, "without a tag or digest"),
     row("prune-images", "registry: REPO of 100 KiB").args(&[S("registry"), huge("127.0.0.1:1/", "")]).fails(2, "REPO"),
     row("prune-images", "registry: non-UTF-8 REPO").args(&[S("registry"), Bytes(b"127.0.0.1:1/\xff")]).fails(2, "invalid UTF-8"),
@@ -712,14 +738,33 @@ fn prepare(case: &Case, dir: &Path) {
     }
 }
 
+/// How a row is run.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// As written.
+    Plain,
+    /// With `--json` first: stdout must be exactly one JSON object whose
+    /// `exit` is the process status and whose `error` says why.
+    Json,
+}
+
 /// Runs one row; `Err` lists what is wrong with it.
-fn check(case: Case) -> Result<(), String> {
+fn check(case: Case, mode: Mode) -> Result<(), String> {
     let dir = tempfile::tempdir().expect("tempdir");
     prepare(&case, dir.path());
     let before = snapshot(dir.path());
 
-    let mut tool = Tool::new(case.tool).current_dir(dir.path());
-    tool = tool.args(case.args.iter().map(|a| a.os()));
+    let mut args: Vec<OsString> = case.args.iter().map(|a| a.os()).collect();
+    if mode == Mode::Json {
+        // After the subcommand, where every tool takes it (some tools
+        // refuse their own options in front of a subcommand).
+        let at = usize::from(
+            args.first()
+                .is_some_and(|first| is_subcommand(case.tool, first)),
+        );
+        args.insert(at, "--json".into());
+    }
+    let mut tool = Tool::new(case.tool).current_dir(dir.path()).args(args);
     for (key, value) in case.env {
         tool = tool.env(key, value.os());
     }
@@ -759,9 +804,16 @@ fn check(case: Case) -> Result<(), String> {
     if !run.stderr.contains(case.stderr) {
         problems.push(format!("stderr lacks {:?}", case.stderr));
     }
-    match case.stdout {
-        Out::Empty if !run.stdout.is_empty() => problems.push("stdout is not empty".into()),
-        Out::Has(fragment) if !run.stdout.contains(fragment) => {
+    match (mode, case.stdout) {
+        (Mode::Json, _) => {
+            if let Err(why) = one_json_document(&run) {
+                problems.push(why);
+            }
+        }
+        (Mode::Plain, Out::Empty) if !run.stdout.is_empty() => {
+            problems.push("stdout is not empty".into());
+        }
+        (Mode::Plain, Out::Has(fragment)) if !run.stdout.contains(fragment) => {
             problems.push(format!("stdout lacks {fragment:?}"));
         }
         _ => {}
@@ -811,6 +863,48 @@ fn check(case: Case) -> Result<(), String> {
     }
 }
 
+/// Whether `word` names one of `tool`'s subcommands.
+fn is_subcommand(tool: &str, word: &OsString) -> bool {
+    deploykit_tests::tools::all()
+        .into_iter()
+        .filter(|t| t.name == tool)
+        .any(|t| {
+            (t.command)()
+                .get_subcommands()
+                .any(|s| s.get_name() == word)
+        })
+}
+
+/// stdout of a `--json` run is exactly one JSON object, with `exit` equal to
+/// the process status and, on a failure, a non-empty `error`.
+fn one_json_document(run: &Run) -> Result<(), String> {
+    let documents: Vec<serde_json::Value> = serde_json::Deserializer::from_str(&run.stdout)
+        .into_iter::<serde_json::Value>()
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("stdout is not JSON: {e}"))?;
+    let [doc] = documents.as_slice() else {
+        return Err(format!(
+            "stdout holds {} JSON documents, not one",
+            documents.len()
+        ));
+    };
+    let object = doc
+        .as_object()
+        .ok_or("the JSON document is not an object")?;
+    let exit = object.get("exit").and_then(serde_json::Value::as_i64);
+    if exit != run.code.map(i64::from) {
+        return Err(format!(
+            "\"exit\" is {exit:?}, the process exited {:?}",
+            run.code
+        ));
+    }
+    let error = object.get("error").and_then(serde_json::Value::as_str);
+    if run.code != Some(0) && error.is_none_or(|e| e.trim().is_empty()) {
+        return Err("a failure's JSON document has no \"error\"".into());
+    }
+    Ok(())
+}
+
 /// At most 300 bytes of an output, for the failure report.
 fn clipped(text: &str) -> String {
     let mut cut = text.len().min(300);
@@ -826,7 +920,7 @@ fn every_row_of_the_bad_input_table() {
     let mut failures = Vec::new();
     for case in CASES {
         let started = std::time::Instant::now();
-        let outcome = check(*case);
+        let outcome = check(*case, Mode::Plain);
         let took = started.elapsed();
         if took > Duration::from_secs(3) {
             // Not a failure (no timing assertions); shown with --nocapture.
@@ -841,6 +935,32 @@ fn every_row_of_the_bad_input_table() {
         "{} of {} bad-input rows failed:\n\n{}",
         failures.len(),
         CASES.len(),
+        failures.join("\n\n")
+    );
+}
+
+/// Every row again with `--json`: every tool and subcommand prints exactly
+/// one JSON document on its failure paths too, with the error and the exit
+/// status in it (CONVENTIONS.md, Output). Rows that run a COMMAND after
+/// `--` are left out: `--json` and a COMMAND exclude each other.
+#[test]
+fn every_row_of_the_bad_input_table_with_json() {
+    let mut failures = Vec::new();
+    let mut rows = 0;
+    for case in CASES {
+        if case.args.iter().any(|a| a.bytes() == b"--") {
+            continue;
+        }
+        rows += 1;
+        if let Err(why) = check(*case, Mode::Json) {
+            failures.push(format!("[{}] {} (--json): {why}", case.tool, case.what));
+        }
+    }
+    assert!(rows > 150, "only {rows} rows ran with --json");
+    assert!(
+        failures.is_empty(),
+        "{} of {rows} bad-input rows failed with --json:\n\n{}",
+        failures.len(),
         failures.join("\n\n")
     );
 }
@@ -875,4 +995,71 @@ fn the_table_covers_every_tool() {
         planted >= 20,
         "only {planted} inputs carry a planted secret"
     );
+}
+
+/// Every duration flag of every tool and subcommand, found in the clap
+/// definitions, reads one grammar (CONVENTIONS.md, Input): fractions and
+/// units alike everywhere, junk refused, and zero refused as a usage error
+/// wherever the flag bounds a wait (a minimum age of zero means something).
+#[test]
+fn every_duration_flag_reads_one_grammar() {
+    const ZERO_MEANS_SOMETHING: &[(&str, &str)] = &[("prune-images", "min-age")];
+    let mut flags = Vec::new();
+    for tool in deploykit_tests::tools::all() {
+        let cmd = (tool.command)();
+        let mut places: Vec<(Option<String>, &clap::Command)> = vec![(None, &cmd)];
+        places.extend(
+            cmd.get_subcommands()
+                .map(|s| (Some(s.get_name().to_owned()), s)),
+        );
+        for (sub, place) in places {
+            for arg in place.get_arguments() {
+                let is_duration = arg
+                    .get_value_names()
+                    .is_some_and(|names| names.iter().any(|n| n.as_str() == "DURATION"));
+                if let (true, Some(long)) = (is_duration, arg.get_long()) {
+                    flags.push((tool.name, sub.clone(), long.to_owned()));
+                }
+            }
+        }
+    }
+    assert!(
+        flags.len() >= 12,
+        "only {} duration flags found: {flags:?}",
+        flags.len()
+    );
+
+    let mut failures = Vec::new();
+    for (tool, sub, long) in &flags {
+        let run = |value: &str| {
+            // Nothing reachable: a run that gets past the flags fails fast.
+            Tool::new(tool)
+                .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+                .args(sub.iter())
+                .arg(format!("--{long}={value}"))
+                .run()
+        };
+        let zero_ok = ZERO_MEANS_SOMETHING.contains(&(tool, long.as_str()));
+        let place = format!("{tool} {} --{long}", sub.as_deref().unwrap_or(""));
+        for good in ["1.5", "1.5s", ".5s", "250ms", "2m", "1h30m"] {
+            let r = run(good);
+            if r.stderr.contains("invalid value") {
+                failures.push(format!("{place} {good}: refused: {}", r.stderr));
+            }
+        }
+        for bad in ["1.5x", "soon", "-1s", "5 5"] {
+            let r = run(bad);
+            if r.code != Some(2) || !r.stderr.contains("invalid duration") {
+                failures.push(format!("{place} {bad}: exit {:?}: {}", r.code, r.stderr));
+            }
+        }
+        for zero in ["0", "0s", "0ms", "0.0"] {
+            let r = run(zero);
+            let refused = r.code == Some(2) && r.stderr.contains("is a zero duration");
+            if refused == zero_ok {
+                failures.push(format!("{place} {zero}: exit {:?}: {}", r.code, r.stderr));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

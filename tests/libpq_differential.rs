@@ -355,6 +355,7 @@ const DIFFERENCES: &[Difference] = &[
     },
     Difference {
         class: "misplaced-password",
+        since: None,
         reason: "libpq ends the user information, host and port at the first '/': a password with an unencoded '/' lands in the port, which libpq quotes in its error",
         dsn: b"postgres://app:Zq9:s/ec@127.0.0.1:5432/shop",
         deploykit: Expect::Refused(
@@ -364,6 +365,7 @@ const DIFFERENCES: &[Difference] = &[
     },
     Difference {
         class: "misplaced-password",
+        since: None,
         reason: "or, after a port that reads as one, in the database name: libpq accepts it and would show it as the database",
         dsn: b"postgres://app:/Zq9sec@127.0.0.1:5432/shop",
         deploykit: Expect::Refused(

@@ -156,6 +156,30 @@ fn validate_dsns_connecting_to_a_server_that_never_answers() {
     assert!(!run.stdout.contains("ok"), "{run}");
 }
 
+/// With --json the signal still ends the run with its one document, also
+/// where the signal handler itself ends the process.
+#[test]
+fn validate_dsns_json_sigterm_while_connecting_prints_one_document() {
+    let silent = Silent::start();
+    let tool = Tool::new("validate-dsns")
+        .env(
+            "DATABASE_URL",
+            format!(
+                "postgres://app:{APP_PW}@127.0.0.1:{}/shop?sslmode=disable",
+                silent.port
+            ),
+        )
+        .args(["--connect", "--json", "--timeout", "60s"])
+        .spawn();
+    wait_until("validate-dsns connects", || silent.connected());
+    let run = stop_with(tool, "TERM");
+    assert_eq!(
+        run.json(),
+        serde_json::json!({"error": "terminated by SIGTERM", "exit": 143}),
+        "{run}"
+    );
+}
+
 #[test]
 fn validate_dsns_sigint_while_connecting() {
     let silent = Silent::start();

@@ -90,7 +90,10 @@ fn a_good_set_passes_every_live_check() {
 
     let run = validate(&pg, &["--connect", "--expect-env", "prod", "--json"]).run();
     run.expect_code(0);
-    assert_eq!(run.json(), serde_json::json!({"ok": true, "findings": []}));
+    assert_eq!(
+        run.json(),
+        serde_json::json!({"ok": true, "findings": [], "exit": 0})
+    );
 }
 
 #[test]

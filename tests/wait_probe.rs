@@ -579,14 +579,79 @@ fn the_command_never_runs_when_a_stage_fails() {
 }
 
 #[test]
-fn a_command_that_cannot_be_run_is_a_usage_error_before_waiting() {
+fn a_command_that_cannot_be_run_exits_127_or_126_before_waiting() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("migrate");
+    std::fs::write(&script, "#!/bin/sh\nexit 0\n").unwrap();
+    let script = script.display().to_string();
+    let folder = dir.path().display().to_string();
+    let missing = dir.path().join("nope").display().to_string();
     let server = serve(|_, _| http(200, "ok"));
+    // As `env` and `timeout`: 127 for no such command, 126 for one that
+    // is there and cannot be executed (a file without x, a directory).
+    for (command, code) in [
+        ("no-such-command-xyz", 127),
+        (missing.as_str(), 127),
+        (script.as_str(), 126),
+        (folder.as_str(), 126),
+    ] {
+        let run = wait_probe().args([&server.url("/"), "--", command]).run();
+        run.expect_code(code);
+        assert!(run.stderr.contains(command), "{run}");
+    }
+    // The same file found by a PATH search.
     let run = wait_probe()
-        .args([&server.url("/"), "--", "no-such-command-xyz"])
+        .env("PATH", format!("{folder}:/usr/bin:/bin"))
+        .args([&server.url("/"), "--", "migrate"])
         .run();
-    run.expect_code(2);
-    assert!(run.stderr.contains("no-such-command-xyz"), "{run}");
+    run.expect_code(126);
     assert_eq!(server.hits.load(Ordering::SeqCst), 0, "it waited first");
+}
+
+#[test]
+fn host_port_is_a_tcp_target_as_in_wait_for_it() {
+    let server = serve(|_, _| http(200, ""));
+    let run = wait_probe()
+        .args(["--json", &format!("127.0.0.1:{}", server.port)])
+        .run();
+    run.expect_code(0);
+    assert_eq!(
+        run.json()["stages"][0]["target"],
+        format!("tcp://127.0.0.1:{}", server.port)
+    );
+}
+
+#[test]
+fn timeout_is_the_deadline_of_the_whole_wait() {
+    // Nothing listens: every stage would wait its whole budget.
+    let closed = format!("tcp://127.0.0.1:{}", free_port());
+    let run = wait_probe()
+        .args([
+            "--json",
+            "--timeout",
+            "1.5",
+            &closed,
+            "--budget",
+            "60s",
+            &closed,
+        ])
+        .run();
+    run.expect_code(1);
+    let json = run.json();
+    let stages = json["stages"].as_array().unwrap();
+    // The first stage had no --budget: it got the whole --timeout, not 30 s,
+    // and used it up, so the second one, budget or not, was never reached.
+    let budget = stages[0]["budget_ms"].as_u64().unwrap();
+    assert!(budget > 0 && budget <= 1500, "{run}");
+    assert_eq!(stages[0]["ready"], false, "{run}");
+    assert_eq!(stages[1]["attempts"], 0, "{run}");
+    assert_eq!(json["exit"], 1, "{run}");
+    // -t, as wait-for-it spells it; a --budget shorter than --timeout wins.
+    let run = wait_probe()
+        .args(["--json", "-t", "10s", "--budget", "500ms", &closed])
+        .run();
+    run.expect_code(1);
+    assert_eq!(run.json()["stages"][0]["budget_ms"], 500, "{run}");
 }
 
 // ---------------------------------------------------------------------------
@@ -818,13 +883,26 @@ fn a_postgres_that_starts_late_is_waited_for() {
 }
 
 #[test]
-fn a_postgres_that_refuses_the_login_is_not_ready_and_the_password_stays_hidden() {
+fn a_postgres_that_refuses_the_login_exits_4_at_once_and_the_password_stays_hidden() {
     let pg = TestPg::start();
     pg.exec("CREATE ROLE app LOGIN PASSWORD 'something-else'");
     let url = pg.url_for("app", "pl4nted-app-pw", "postgres");
-    let run = wait_probe().args(["--json", "--budget", "1s", &url]).run();
-    run.expect_code(1);
-    let stage = &run.json()["stages"][0];
+    // A budget far longer than the run: the refusal is not retried.
+    let run = wait_probe()
+        .args(["--json", "--budget", "120s", &url])
+        .run();
+    run.expect_code(4);
+    let json = run.json();
+    assert_eq!(json["exit"], 4, "{run}");
+    assert!(
+        json["error"]
+            .as_str()
+            .unwrap()
+            .contains("password authentication failed"),
+        "{run}"
+    );
+    let stage = &json["stages"][0];
+    assert_eq!(stage["attempts"], 1, "{run}");
     assert!(
         stage["last_error"]
             .as_str()
@@ -845,7 +923,9 @@ fn a_postgres_that_refuses_the_login_is_not_ready_and_the_password_stays_hidden(
 fn usage_errors_are_exit_2_before_any_waiting() {
     let cases: &[&[&str]] = &[
         &["http://"],
-        &["localhost:8080"],
+        &["localhost:http"],
+        &["db:99999"],
+        &["--timeout", "0", "tcp://127.0.0.1:1"],
         &["ftp://ops:pl4nted-token@host/x"],
         &["tcp://db"],
         &["postgres://app:pl4nted-app-pw@db:notaport/app"],
@@ -862,7 +942,11 @@ fn usage_errors_are_exit_2_before_any_waiting() {
     for args in cases {
         let (run, elapsed) = timed(wait_probe().args(*args));
         assert_eq!(run.code, Some(2), "{args:?}\n{run}");
-        assert!(run.stdout.is_empty(), "{args:?}\n{run}");
+        if args.contains(&"--json") {
+            assert_eq!(run.json()["exit"], 2, "{args:?}\n{run}");
+        } else {
+            assert!(run.stdout.is_empty(), "{args:?}\n{run}");
+        }
         assert!(elapsed < Duration::from_secs(5), "{args:?} waited");
     }
 }

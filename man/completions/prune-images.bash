@@ -111,7 +111,7 @@ _prune__images() {
             return 0
             ;;
         prune__subcmd__images__subcmd__local)
-            opts="-q -v -h --keep --protect --protect-file --apply --min-age --repo --target-free --host --timeout --json --quiet --verbose --help"
+            opts="-q -v -h --keep --protect --protect-file --apply --min-age --repo --target-free --host --timeout --strict-protect --json --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

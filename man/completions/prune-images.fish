@@ -33,7 +33,7 @@ complete -c prune-images -n "__fish_prune_images_needs_command" -f -a "local" -d
 complete -c prune-images -n "__fish_prune_images_needs_command" -f -a "registry" -d 'Prune the manifests of one repository in an OCI registry'
 complete -c prune-images -n "__fish_prune_images_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c prune-images -n "__fish_prune_images_using_subcommand local" -l keep -d 'Keep the N most recently created images of each repository' -r
-complete -c prune-images -n "__fish_prune_images_using_subcommand local" -l protect -d 'Never remove this image (`repo:tag`, `repo@sha256:…`, or an id); repeatable' -r
+complete -c prune-images -n "__fish_prune_images_using_subcommand local" -l protect -d 'Never remove this image: `repo:tag`, `repo@sha256:…`, an id, or a unique id prefix as the plan table prints it (as the docker CLI takes them); repeatable' -r
 complete -c prune-images -n "__fish_prune_images_using_subcommand local" -l protect-file -d 'Never remove the images a file names: compose file, Kustomize file, or a list (one reference per line; `-` for stdin); repeatable' -r -F
 complete -c prune-images -n "__fish_prune_images_using_subcommand local" -l min-age -d 'Keep images younger than this (a deploy in progress)' -r
 complete -c prune-images -n "__fish_prune_images_using_subcommand local" -l repo -d 'Only repositories matching this pattern (`*` matches anything, `/` included); repeatable' -r
@@ -41,12 +41,13 @@ complete -c prune-images -n "__fish_prune_images_using_subcommand local" -l targ
 complete -c prune-images -n "__fish_prune_images_using_subcommand local" -l host -d 'The engine: unix:///path/docker.sock or tcp://HOST:PORT (default /var/run/docker.sock)' -r
 complete -c prune-images -n "__fish_prune_images_using_subcommand local" -l timeout -d 'Deadline of each engine call, retries included' -r
 complete -c prune-images -n "__fish_prune_images_using_subcommand local" -l apply -d 'Remove; without it the plan is printed and nothing changes'
+complete -c prune-images -n "__fish_prune_images_using_subcommand local" -l strict-protect -d 'A --protect or --protect-file rule that matches no image is an error (exit 2, nothing removed), not only a warning'
 complete -c prune-images -n "__fish_prune_images_using_subcommand local" -l json -d 'Print the result as one JSON document on stdout instead of text'
 complete -c prune-images -n "__fish_prune_images_using_subcommand local" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c prune-images -n "__fish_prune_images_using_subcommand local" -s v -l verbose -d 'Print more detail on stderr'
 complete -c prune-images -n "__fish_prune_images_using_subcommand local" -s h -l help -d 'Print help'
 complete -c prune-images -n "__fish_prune_images_using_subcommand registry" -l keep -d 'Keep the N most recently created images of each repository' -r
-complete -c prune-images -n "__fish_prune_images_using_subcommand registry" -l protect -d 'Never remove this image (`repo:tag`, `repo@sha256:…`, or an id); repeatable' -r
+complete -c prune-images -n "__fish_prune_images_using_subcommand registry" -l protect -d 'Never remove this image: `repo:tag`, `repo@sha256:…`, an id, or a unique id prefix as the plan table prints it (as the docker CLI takes them); repeatable' -r
 complete -c prune-images -n "__fish_prune_images_using_subcommand registry" -l protect-file -d 'Never remove the images a file names: compose file, Kustomize file, or a list (one reference per line; `-` for stdin); repeatable' -r -F
 complete -c prune-images -n "__fish_prune_images_using_subcommand registry" -l keep-tag -d 'Keep every tag matching this regular expression (e.g. `^prod-`); repeatable' -r
 complete -c prune-images -n "__fish_prune_images_using_subcommand registry" -l timeout -d 'Budget of each registry operation (a resolve, a manifest, a blob), retries included (e.g. 10s, 2m)' -r

@@ -23,13 +23,21 @@ _wait__probe() {
 
     case "${cmd}" in
         wait__probe)
-            opts="-q -v -h -V --budget --status --success-threshold --expect-json --header --attempt-timeout --max-interval --cacert --insecure --json --quiet --verbose --help --version"
+            opts="-t -q -v -h -V --budget --timeout --status --success-threshold --expect-json --header --attempt-timeout --max-interval --cacert --insecure --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --budget)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

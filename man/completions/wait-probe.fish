@@ -1,4 +1,5 @@
-complete -c wait-probe -l budget -d 'Stage option: the budget of the targets that follow (default 30s)' -r
+complete -c wait-probe -l budget -d 'Stage option: the budget of the targets that follow (default 30s, or what is left of --timeout)' -r
+complete -c wait-probe -s t -l timeout -d 'The deadline of the whole wait, every stage included (as `timeout` and wait-for-it\'s -t): a stage no --budget precedes gets what is left of it, one with a --budget the shorter of the two' -r
 complete -c wait-probe -l status -d 'Stage option: accepted HTTP statuses for the targets that follow, a list of codes and ranges (default 200-299)' -r
 complete -c wait-probe -l success-threshold -d 'Stage option: consecutive ready answers needed, --max-interval apart (default 1)' -r
 complete -c wait-probe -l expect-json -d 'Stage option (repeatable, adds up): the JSON body must hold VALUE at the dotted PATH (e.g. `sha=abc123`, `checks.db=ok`, `items.0.id=7`)' -r

@@ -2,35 +2,50 @@
 # image-digest side by side with its peers, in one run, on loopback only.
 #
 #   resolve:     image-digest resolve  vs  skopeo inspect --format '{{.Digest}}'
-#                against a local distribution registry (open, and htpasswd
-#                Basic auth): wall time (hyperfine: mean, median, min) and
-#                HTTP requests per resolve (from the registry's access log),
-#                next to the floor any CLI pays: starting a process
-#                (/bin/true) plus one manifest GET on a fresh connection
-#                from a running client; and, in the same hyperfine run as
-#                the tools, a static C program that sends that one GET and
-#                prints the digest header (floor-get.c): the least a client
-#                process can take here. image-digest is the shipped build
-#                (scripts/build-release.sh: static-pie), with the
-#                ordinary dynamic build beside it.
+#                as users type them, against local distribution registries:
+#                - over TLS with a test CA (the path to every remote
+#                  registry): open, htpasswd Basic auth, and the bearer-token
+#                  flow of GHCR and Docker Hub (a token service started here
+#                  hands out one RS256 JWT, signed once at the start with
+#                  openssl); image-digest gets --cacert, skopeo --cert-dir;
+#                - on a loopback plain-HTTP registry with no flag (image-digest
+#                  finds plain HTTP by itself on loopback; skopeo needs
+#                  --tls-verify=false, which is how a user reaches a plain
+#                  registry with it), next to the `--plain-http` rows, which
+#                  users do not type, labelled as such; the ratio no flag ÷
+#                  --plain-http is printed (target: at most 1.3×).
+#                Per row: wall time (hyperfine: mean, median, min), HTTP
+#                requests per resolve (registry access log, token service
+#                log), and two floors: curl sending the same requests (one
+#                GET; for the token flow the token GET, then the manifest
+#                GET, in one sh script), and the registry's own answer to
+#                them from a warm client (Python http.client, its TLS
+#                context loaded once, a fresh connection per request). The
+#                plain rows also have a static C program sending the one
+#                GET (floor-get.c). image-digest is the shipped build
+#                (scripts/build-release.sh: static-pie), with the ordinary
+#                dynamic build beside it on the plain registry.
 #   fingerprint: image-digest fingerprint  vs  find | sort | xargs sha256sum | sha256sum
 #                on a generated tree (FILES files, about MB megabytes), warm
 #                page cache: throughput in MB/s, next to the single-core
 #                sha256 throughput of this CPU (openssl speed) as the limit.
 #
-# Usage: scripts/bench/image-digest.sh [FILES] [MB]   (defaults 20000 1024)
+# Usage: scripts/bench/image-digest.sh [FILES] [MB] [RUNS]   (defaults 20000 1024 200)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# shellcheck source=scripts/bench/lib/test-ca.sh
+. scripts/bench/lib/test-ca.sh
 FILES=${1:-20000}
 MB=${2:-1024}
-for p in docker-registry skopeo hyperfine htpasswd openssl sha256sum cc; do
+RUNS=${3:-200}
+for p in docker-registry skopeo hyperfine htpasswd openssl sha256sum cc curl python3; do
   command -v "$p" >/dev/null || { echo "bench: $p missing (scripts/bench/run installs it)" >&2; exit 1; }
 done
 BIN=$(scripts/build-release.sh -p image-digest)/image-digest
 DYN=$(scripts/build-release.sh --dynamic -p image-digest)/image-digest
 W=$(mktemp -d /tmp/dk-bench-image-digest.XXXXXX)
 # start_registry runs in a command substitution (a subshell), so each
-# registry's pid goes to a file, not to a variable of this shell.
+# server's pid goes to a file, not to a variable of this shell.
 cleanup() {
   for f in "$W"/*/pid; do [ -f "$f" ] && { kill "$(cat "$f")" 2>/dev/null || true; }; done
   rm -rf "$W"
@@ -38,16 +53,79 @@ cleanup() {
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-start_registry() { # name [htpasswd-file] -> prints port
-  local name=$1 auth=${2:-} port; port=$(free_port)
+CA=$W/ca
+make_test_ca "$CA"
+SERVICE=deploykit-bench-registry ISSUER=deploykit-bench-issuer
+
+# The token service: one JWT for pull and push on bench/app, signed once
+# here (so the service's answer costs what a static file does), the way
+# distribution's token auth checks it: RS256, the signing certificate in
+# x5c and in the registry's rootcertbundle, iss/aud/exp/nbf/iat, and the
+# access it grants. Served over TLS with the test CA, like GHCR's realm.
+start_token_service() { # -> prints its port
+  local d=$W/token; mkdir -p "$d"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=$ISSUER" \
+    -keyout "$d/sign.key" -out "$d/sign.crt" 2>/dev/null
+  b64url() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
+  local now header claims input
+  now=$(date +%s)
+  header=$(printf '{"typ":"JWT","alg":"RS256","x5c":["%s"]}' "$(openssl x509 -in "$d/sign.crt" -outform DER | base64 -w0)" | b64url)
+  claims=$(printf '{"iss":"%s","sub":"","aud":"%s","exp":%s,"nbf":%s,"iat":%s,"jti":"bench-%s","access":[{"type":"repository","name":"bench/app","actions":["pull","push"]}]}' \
+    "$ISSUER" "$SERVICE" $((now + 86400)) $((now - 60)) "$now" "$now" | b64url)
+  input=$header.$claims
+  printf '%s.%s' "$input" "$(printf '%s' "$input" | openssl dgst -sha256 -sign "$d/sign.key" | b64url)" >"$d/jwt"
+  python3 - "$d/port" "$d/jwt" "$CA/server.crt" "$CA/server.key" "$d/log" >/dev/null 2>&1 <<'PY' &
+import http.server, json, socket, ssl, sys
+port_file, jwt, cert, key, log = sys.argv[1:6]
+token = open(jwt).read().strip()
+body = json.dumps({"token": token, "access_token": token, "expires_in": 86400}).encode()
+class Token(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True   # headers and body are two writes: no 40 ms delayed-ACK stall
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, fmt, *args):
+        with open(log, "a") as f:
+            f.write("GET %s\n" % self.path)
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Token)
+# The handshake runs in accept(), before the handler sets TCP_NODELAY:
+# set it on the listener (accepted sockets inherit it), and send no TLS 1.3
+# session tickets (no client here resumes), so no small write waits for a
+# delayed ACK.
+server.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.num_tickets = 0
+ctx.load_cert_chain(cert, key)
+server.socket = ctx.wrap_socket(server.socket, server_side=True)
+with open(port_file, "w") as f:
+    f.write(str(server.server_address[1]))
+server.serve_forever()
+PY
+  echo $! >"$d/pid"
+  for _ in $(seq 100); do [ -s "$d/port" ] && break; sleep 0.05; done
+  touch "$d/log"
+  cat "$d/port"
+}
+
+start_registry() { # name auth(open|basic|token) scheme(http|https) -> prints port
+  local name=$1 auth=$2 scheme=$3 port; port=$(free_port)
   mkdir -p "$W/$name"
   {
     printf 'version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' "$W/$name/data" "$port"
-    [ -n "$auth" ] && printf 'auth:\n  htpasswd:\n    realm: bench\n    path: %s\n' "$auth"
+    [ "$scheme" = https ] && registry_tls "$CA"
+    case $auth in
+      basic) printf 'auth:\n  htpasswd:\n    realm: bench\n    path: %s\n' "$W/htpasswd" ;;
+      token) printf 'auth:\n  token:\n    realm: https://127.0.0.1:%s/token\n    service: %s\n    issuer: %s\n    rootcertbundle: %s\n' \
+               "$TOKEN_PORT" "$SERVICE" "$ISSUER" "$W/token/sign.crt" ;;
+    esac
   } >"$W/$name/config.yml"
   docker-registry serve "$W/$name/config.yml" >"$W/$name/log" 2>&1 &
   echo $! >"$W/$name/pid"
-  for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && break; sleep 0.05; done
+  for _ in $(seq 100); do curl -s --cacert "$CA/ca.crt" -o /dev/null "$scheme://127.0.0.1:$port/v2/" && break; sleep 0.05; done
   echo "$port"
 }
 
@@ -69,82 +147,155 @@ make_layout() {
     "$m" "$(stat -c%s "$W/manifest.json")" >"$d/index.json"
 }
 
-requests() { grep -c '"\(GET\|HEAD\) /v2/' "$1" || true; }
+# HTTP requests a server has logged so far (registry access log lines; the
+# token service logs one line per request).
+requests() {
+  local n; n=$(grep -c '"\(GET\|HEAD\) /v2/' "$W/$1/log" || true)
+  [ "$1" = tls-token ] && n=$((n + $(wc -l <"$W/token/log")))
+  echo "$n"
+}
 cc -O2 -static -no-pie -o "$W/floor-get" scripts/bench/floor-get.c
 
 echo "== resolve"
 make_layout
 export HOME=$W/home; mkdir -p "$HOME"   # skopeo and image-digest see no developer credentials
-OPEN=$(start_registry open)
 htpasswd -Bbn bench bench-pw >"$W/htpasswd"
-BASIC=$(start_registry basic "$W/htpasswd")
-printf '{"auths":{"127.0.0.1:%s":{"auth":"%s"}}}' "$BASIC" "$(printf bench:bench-pw | base64)" >"$W/auth.json"
+TOKEN_PORT=$(start_token_service)
+declare -A PORT SCHEME
+for spec in plain-open:open:http plain-basic:basic:http tls-open:open:https tls-basic:basic:https tls-token:token:https; do
+  IFS=: read -r name auth scheme <<<"$spec"
+  PORT[$name]=$(start_registry "$name" "$auth" "$scheme")
+  SCHEME[$name]=$scheme
+done
+printf '{"auths":{"127.0.0.1:%s":{"auth":"%s"},"127.0.0.1:%s":{"auth":"%s"}}}' \
+  "${PORT[plain-basic]}" "$(printf bench:bench-pw | base64)" "${PORT[tls-basic]}" "$(printf bench:bench-pw | base64)" >"$W/auth.json"
 mkdir -p "$W/docker" && cp "$W/auth.json" "$W/docker/config.json"
-skopeo --insecure-policy copy -q --dest-tls-verify=false "oci:$W/layout:1" "docker://127.0.0.1:$OPEN/bench/app:1"
-skopeo --insecure-policy copy -q --dest-tls-verify=false --dest-authfile "$W/auth.json" "oci:$W/layout:1" "docker://127.0.0.1:$BASIC/bench/app:1"
-
-for kind in open basic; do
-  port=$OPEN; [ $kind = basic ] && port=$BASIC
-  ref=127.0.0.1:$port/bench/app:1
-  a=$(requests "$W/$kind/log"); DOCKER_CONFIG=$W/docker "$BIN" resolve --plain-http "$ref" >/dev/null
-  b=$(requests "$W/$kind/log"); skopeo --insecure-policy inspect --tls-verify=false --authfile "$W/auth.json" --format '{{.Digest}}' "docker://$ref" >/dev/null
-  c=$(requests "$W/$kind/log")
-  echo "requests per resolve ($kind registry): image-digest $((b - a)), skopeo inspect $((c - b))"
-  digest=$(DOCKER_CONFIG=$W/docker "$BIN" resolve --digest-only --plain-http "$ref")
-  [ "$digest" = \
-    "$(skopeo --insecure-policy inspect --tls-verify=false --authfile "$W/auth.json" --format '{{.Digest}}' "docker://$ref")" ] \
-    || { echo "bench: digests differ" >&2; exit 1; }
-  floor=()
-  if [ $kind = open ]; then
-    [ "$("$W/floor-get" "$port" /v2/bench/app/manifests/1)" = "$digest" ] \
-      || { echo "bench: floor-get read another digest" >&2; exit 1; }
-    floor=(-n "floor: one GET from a static C program ($kind)" "$W/floor-get $port /v2/bench/app/manifests/1")
-  fi
-  DOCKER_CONFIG=$W/docker hyperfine -N --warmup 5 --runs 200 --export-markdown "$W/resolve-$kind.md" \
-    --export-json "$W/resolve-$kind.json" \
-    -n "image-digest resolve ($kind)" "$BIN resolve --plain-http $ref" \
-    -n "image-digest resolve, dynamic build ($kind)" "$DYN resolve --plain-http $ref" \
-    "${floor[@]}" \
-    -n "skopeo inspect ($kind)" "skopeo --insecure-policy inspect --tls-verify=false --authfile $W/auth.json --format {{.Digest}} docker://$ref"
-  python3 - "$W/resolve-$kind.json" <<'PY'
-import json, statistics, sys
-rs = json.load(open(sys.argv[1]))["results"]
-ours = rs[0]
-for r in rs:
-    t = [x * 1000 for x in r["times"]]
-    print("%-45s mean %6.2f ms  median %6.2f ms  min %6.2f ms  (%d runs)  skopeo/this: mean %.1fx, median %.1fx"
-          % (r["command"], r["mean"] * 1000, statistics.median(t), min(t), len(t),
-             rs[-1]["mean"] / r["mean"], statistics.median(rs[-1]["times"]) / statistics.median(r["times"])))
-PY
+export DOCKER_CONFIG=$W/docker
+for name in plain-open plain-basic tls-open tls-basic tls-token; do
+  tls=(--dest-tls-verify=false); [ "${SCHEME[$name]}" = https ] && tls=(--dest-cert-dir "$CA/certs")
+  skopeo --insecure-policy copy -q "${tls[@]}" --dest-authfile "$W/auth.json" "oci:$W/layout:1" "docker://127.0.0.1:${PORT[$name]}/bench/app:1"
 done
 
+ACCEPT=application/vnd.oci.image.manifest.v1+json,application/vnd.oci.image.index.v1+json,application/vnd.docker.distribution.manifest.v2+json,application/vnd.docker.distribution.manifest.list.v2+json
+MPATH=/v2/bench/app/manifests/1
+# The token flow with curl, as one script: GET the token, then the manifest with it.
+cat >"$W/curl-token.sh" <<EOF
+t=\$(curl -sS --cacert $CA/ca.crt "https://127.0.0.1:$TOKEN_PORT/token?service=$SERVICE&scope=repository:bench/app:pull")
+t=\${t#*\"token\":\"}; t=\${t%%\"*}
+curl -sS --cacert $CA/ca.crt -H "Accept: $ACCEPT" -H "Authorization: Bearer \$t" -o /dev/null https://127.0.0.1:${PORT[tls-token]}$MPATH
+EOF
+
+# The rows of each registry: label, then the command, as hyperfine -N takes them.
+rows() { # name
+  local name=$1 port=${PORT[$1]} ref url
+  ref=127.0.0.1:$port/bench/app:1 url=${SCHEME[$1]}://127.0.0.1:$port$MPATH
+  local sk="skopeo --insecure-policy inspect --authfile $W/auth.json --format {{.Digest}}"
+  case $name in
+    plain-open)
+      printf '%s\n' "image-digest resolve, no flag ($name)" "$BIN resolve $ref" \
+        "image-digest resolve --plain-http, a flag users do not type ($name)" "$BIN resolve --plain-http $ref" \
+        "image-digest resolve --plain-http, dynamic build ($name)" "$DYN resolve --plain-http $ref" \
+        "floor: one GET from a static C program ($name)" "$W/floor-get $port $MPATH" \
+        "floor: curl, one GET ($name)" "curl -sS -H Accept:$ACCEPT -o /dev/null $url" \
+        "skopeo inspect --tls-verify=false ($name)" "$sk --tls-verify=false docker://$ref" ;;
+    plain-basic)
+      printf '%s\n' "image-digest resolve --plain-http, a flag users do not type ($name)" "$BIN resolve --plain-http $ref" \
+        "image-digest resolve, no flag ($name)" "$BIN resolve $ref" \
+        "floor: curl, one GET ($name)" "curl -sS -u bench:bench-pw -H Accept:$ACCEPT -o /dev/null $url" \
+        "skopeo inspect --tls-verify=false ($name)" "$sk --tls-verify=false docker://$ref" ;;
+    tls-open|tls-basic)
+      local auth=(); [ "$name" = tls-basic ] && auth=(-u bench:bench-pw)
+      printf '%s\n' "image-digest resolve --cacert ($name)" "$BIN resolve --cacert $CA/ca.crt $ref" \
+        "floor: curl --cacert, one GET ($name)" "curl -sS --cacert $CA/ca.crt ${auth[*]} -H Accept:$ACCEPT -o /dev/null $url" \
+        "skopeo inspect --cert-dir ($name)" "$sk --cert-dir $CA/certs docker://$ref" ;;
+    tls-token)
+      printf '%s\n' "image-digest resolve --cacert ($name)" "$BIN resolve --cacert $CA/ca.crt $ref" \
+        "floor: curl --cacert, token GET then manifest GET, in sh ($name)" "sh $W/curl-token.sh" \
+        "skopeo inspect --cert-dir ($name)" "$sk --cert-dir $CA/certs docker://$ref" ;;
+  esac
+}
+
+for name in plain-open plain-basic tls-open tls-basic tls-token; do
+  mapfile -t spec < <(rows "$name")
+  want=
+  for ((i = 0; i < ${#spec[@]}; i += 2)); do
+    read -r -a cmd <<<"${spec[i + 1]}"
+    a=$(requests "$name")
+    out=$("${cmd[@]}") || { echo "bench: failed: ${spec[i + 1]}" >&2; exit 1; }
+    b=$(requests "$name")
+    echo "requests: $((b - a)) for ${spec[i]}"
+    case ${spec[i]} in
+      floor:\ curl*) ;;   # prints nothing
+      *) got=${out%%$'\n'*}; got=${got##* }; got=${got##*@}
+         [ -n "$want" ] || want=$got
+         [ "$got" = "$want" ] || { echo "bench: ${spec[i]} printed $got, not $want" >&2; exit 1; } ;;
+    esac
+  done
+  args=()
+  for ((i = 0; i < ${#spec[@]}; i += 2)); do args+=(-n "${spec[i]}" "${spec[i + 1]}"); done
+  hyperfine -N --warmup 5 --runs "$RUNS" --export-markdown "$W/resolve-$name.md" \
+    --export-json "$W/resolve-$name.json" "${args[@]}"
+  python3 - "$W/resolve-$name.json" <<'PY'
+import json, statistics, sys
+rs = json.load(open(sys.argv[1]))["results"]
+sk = rs[-1]
+for r in rs:
+    t = [x * 1000 for x in r["times"]]
+    print("%-75s mean %6.2f ms  median %6.2f ms  min %6.2f ms  (%d runs)  skopeo/this: mean %.2fx, median %.2fx"
+          % (r["command"], r["mean"] * 1000, statistics.median(t), min(t), len(t),
+             sk["mean"] / r["mean"], statistics.median(sk["times"]) / statistics.median(r["times"])))
+PY
+done
+python3 - "$W/resolve-plain-open.json" <<'PY'
+import json, statistics, sys
+rs = {r["command"].split(" (")[0]: r for r in json.load(open(sys.argv[1]))["results"]}
+a, b = rs["image-digest resolve, no flag"], rs["image-digest resolve --plain-http, a flag users do not type"]
+print("loopback plain-HTTP registry, no flag ÷ --plain-http: mean %.2f / %.2f ms = %.2fx, median %.2fx (target: at most 1.3x)"
+      % (a["mean"] * 1000, b["mean"] * 1000, a["mean"] / b["mean"],
+         statistics.median(a["times"]) / statistics.median(b["times"])))
+PY
+
 # The floor under any resolve from a CLI: a process start, and the
-# registry's answer to one manifest GET on a fresh connection (measured from
-# a running Python client, so no process start is in it).
+# registry's answer to the same requests from a running client (Python,
+# its TLS context loaded once, so neither a process start nor root loading
+# is in it; a fresh connection, and so a handshake, per request).
 echo "== resolve floor"
-hyperfine -N --warmup 10 --runs 300 --export-markdown "$W/resolve-floor.md" \
+hyperfine -N --warmup 10 --runs "$RUNS" --export-markdown "$W/resolve-floor.md" \
   -n "process start (/bin/true)" /bin/true \
   -n "image-digest --version" "$BIN --version" \
   -n "image-digest --version, dynamic build" "$DYN --version"
-python3 - "$OPEN" "$BASIC" <<'PY'
-import base64, http.client, statistics, sys, time
-n = 300
+python3 - "$CA/ca.crt" "$TOKEN_PORT" "$SERVICE" "$RUNS" "${PORT[plain-open]}" "${PORT[plain-basic]}" "${PORT[tls-open]}" "${PORT[tls-basic]}" "${PORT[tls-token]}" <<'PY'
+import base64, http.client, json, ssl, statistics, sys, time
+ca, token_port, service, n = sys.argv[1], int(sys.argv[2]), sys.argv[3], max(int(sys.argv[4]), 20)
+ports = dict(zip(["plain-open", "plain-basic", "tls-open", "tls-basic", "tls-token"], map(int, sys.argv[5:10])))
+ctx = ssl.create_default_context(cafile=ca)
 accept = "application/vnd.oci.image.manifest.v1+json"
 basic = "Basic " + base64.b64encode(b"bench:bench-pw").decode()
-for kind, port, headers in [("open", int(sys.argv[1]), {"Accept": accept}),
-                            ("Basic auth", int(sys.argv[2]), {"Accept": accept, "Authorization": basic})]:
-    def get():
-        c = http.client.HTTPConnection("127.0.0.1", port)
-        c.request("GET", "/v2/bench/app/manifests/1", headers=headers)
-        r = c.getresponse(); r.read(); c.close()
-        assert r.status == 200, r.status
+def get(port, path, headers, tls):
+    c = (http.client.HTTPSConnection("127.0.0.1", port, context=ctx) if tls
+         else http.client.HTTPConnection("127.0.0.1", port))
+    c.request("GET", path, headers=headers)
+    r = c.getresponse(); body = r.read(); c.close()
+    assert r.status == 200, (port, path, r.status)
+    return body
+def token_then_manifest():
+    t = json.loads(get(token_port, "/token?service=%s&scope=repository:bench/app:pull" % service, {}, True))["token"]
+    get(ports["tls-token"], "/v2/bench/app/manifests/1", {"Accept": accept, "Authorization": "Bearer " + t}, True)
+cases = [
+    ("plain-open", "manifest GET", lambda: get(ports["plain-open"], "/v2/bench/app/manifests/1", {"Accept": accept}, False)),
+    ("plain-basic", "manifest GET, Basic", lambda: get(ports["plain-basic"], "/v2/bench/app/manifests/1", {"Accept": accept, "Authorization": basic}, False)),
+    ("tls-open", "manifest GET over TLS", lambda: get(ports["tls-open"], "/v2/bench/app/manifests/1", {"Accept": accept}, True)),
+    ("tls-basic", "manifest GET over TLS, Basic", lambda: get(ports["tls-basic"], "/v2/bench/app/manifests/1", {"Accept": accept, "Authorization": basic}, True)),
+    ("tls-token", "token GET then manifest GET, over TLS", token_then_manifest),
+]
+for name, what, f in cases:
     for _ in range(10):
-        get()
+        f()
     times = []
     for _ in range(n):
-        t = time.perf_counter(); get(); times.append((time.perf_counter() - t) * 1000)
-    print("manifest GET on a fresh connection (%s registry, %d runs): mean %.2f ms, median %.2f ms"
-          % (kind, n, statistics.mean(times), statistics.median(times)))
+        t = time.perf_counter(); f(); times.append((time.perf_counter() - t) * 1000)
+    print("the registry's answer from a warm client (%s: %s, fresh connections, %d runs): mean %.2f ms, median %.2f ms"
+          % (name, what, n, statistics.mean(times), statistics.median(times)))
 PY
 
 echo "== fingerprint ($FILES files, ~$MB MB)"
@@ -185,4 +336,4 @@ for r in json.load(open(doc))["results"]:
     print("%-40s %7.1f ms  %6.0f MB/s  %3.0f%% of the limit x %d core(s)"
           % (r["command"], r["mean"] * 1000, mbs, 100 * mbs / (per_core * used), used))
 PY
-cat "$W"/resolve-open.md "$W"/resolve-basic.md "$W"/resolve-floor.md "$W"/fingerprint.md
+cat "$W"/resolve-plain-open.md "$W"/resolve-plain-basic.md "$W"/resolve-tls-open.md "$W"/resolve-tls-basic.md "$W"/resolve-tls-token.md "$W"/resolve-floor.md "$W"/fingerprint.md

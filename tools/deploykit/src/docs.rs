@@ -35,7 +35,19 @@ pub struct ToolDoc {
     /// Paragraphs two tools share live once, beside the code they describe
     /// (e.g. `registry::SECURITY`).
     pub security: &'static [&'static str],
+    /// The shape of the tool's `--json` document, per subcommand: the
+    /// fields the tool puts in it (the shared `exit` and `error` are
+    /// described once, by [`JSON_ENVELOPE`]).
+    pub json: &'static str,
 }
+
+/// What every tool's `--json` document has in common, for the JSON OUTPUT
+/// section of every man page (CONVENTIONS.md, Output).
+pub const JSON_ENVELOPE: &str = "With --json, stdout holds exactly one JSON object, whether the run \
+succeeds or fails. Its last field is \"exit\", the status the process exits with; a run that ends \
+in an error also has \"error\", the message printed on stderr. A run that fails before it has a \
+result (a usage error, an unreachable remote) prints only {\"error\": \"...\", \"exit\": N}. \
+\"repository\" is always a repository's full name, registry included (docker.io/library/app).";
 
 impl ToolDoc {
     /// The text shown after `--help`: the examples and the exit statuses.
@@ -76,6 +88,12 @@ impl ToolDoc {
             roff.text([roman(ex.what)]);
             roff.control("IP", []);
             roff.text([bold(ex.command)]);
+        }
+        roff.control("SH", ["JSON OUTPUT"]);
+        roff.text([roman(JSON_ENVELOPE)]);
+        if !self.json.is_empty() {
+            roff.control("PP", []);
+            roff.text([roman(self.json)]);
         }
         roff.control("SH", ["EXIT STATUS"]);
         for (exit, meaning) in self.exit_statuses {

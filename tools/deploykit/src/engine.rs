@@ -197,10 +197,19 @@ impl Engine {
             endpoint,
             timeout: opts.timeout,
         };
-        let docker = engine.docker.clone();
-        let negotiated = engine.call("negotiating the API version", || {
-            docker.clone().negotiate_version()
+        let pinged = engine.call("negotiating the API version", || {
+            ping_api_version(&engine.endpoint)
         })?;
+        let negotiated = if let Some(server) = pinged {
+            engine.with_version(&server, secs)?
+        } else {
+            // No API-Version header (an engine or proxy that does not send
+            // it): ask `/version`, which every engine answers.
+            let docker = engine.docker.clone();
+            engine.call("negotiating the API version", || {
+                docker.clone().negotiate_version()
+            })?
+        };
         let version = negotiated.client_version();
         if (version.major_version, version.minor_version) < MIN_API {
             return Err(Error::remote(format!(
@@ -210,6 +219,20 @@ impl Engine {
         }
         engine.docker = negotiated;
         Ok(engine)
+    }
+
+    /// A client for the same endpoint speaking the lower of bollard's API
+    /// version and `server`'s, as `negotiate_version` would pick.
+    fn with_version(&self, server: &bollard::ClientVersion, secs: u64) -> Result<Docker> {
+        let ours = self.docker.client_version();
+        let version = if *server < ours { server } else { &ours };
+        match &self.endpoint {
+            Endpoint::Unix(path) => {
+                Docker::connect_with_unix(&path.to_string_lossy(), secs, version)
+            }
+            Endpoint::Tcp(addr) => Docker::connect_with_http(addr, secs, version),
+        }
+        .map_err(|e| classify(&self.endpoint, "connecting", &e))
     }
 
     /// Where the engine listens.
@@ -394,6 +417,73 @@ impl Engine {
             Err(f) => Err(f.error),
         }
     }
+}
+
+/// The engine's API version from the `API-Version` header of its `/_ping`
+/// answer (`None` when it sends none, or answers other than 200), the way
+/// the docker CLI negotiates. Not `/version`, which bollard's
+/// `negotiate_version` asks: podman answers that one by running conmon and
+/// the OCI runtime and asking the package manager which packages they came
+/// from, which takes longer than listing hundreds of images, on every run.
+async fn ping_api_version(
+    endpoint: &Endpoint,
+) -> std::result::Result<Option<bollard::ClientVersion>, bollard::errors::Error> {
+    const REQUEST: &[u8] = b"GET /_ping HTTP/1.1\r\nHost: engine\r\nConnection: close\r\n\r\n";
+    let head = match endpoint {
+        Endpoint::Unix(path) => {
+            read_answer_head(tokio::net::UnixStream::connect(path).await?, REQUEST).await?
+        }
+        Endpoint::Tcp(addr) => {
+            read_answer_head(
+                tokio::net::TcpStream::connect(addr.as_str()).await?,
+                REQUEST,
+            )
+            .await?
+        }
+    };
+    Ok(ping_version(&head))
+}
+
+/// Sends `request` and reads the answer's head (up to the blank line, at
+/// most 16 KiB: a ping's head is a few hundred bytes).
+async fn read_answer_head<S>(mut stream: S, request: &[u8]) -> std::io::Result<Vec<u8>>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream.write_all(request).await?;
+    let mut head = Vec::with_capacity(1024);
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
+        let n = stream.read(&mut buf).await?;
+        if n == 0 {
+            break;
+        }
+        head.extend_from_slice(&buf[..n]);
+    }
+    Ok(head)
+}
+
+/// The `API-Version` of a 200 answer's head, `1.41` → 1.41.
+fn ping_version(head: &[u8]) -> Option<bollard::ClientVersion> {
+    let text = std::str::from_utf8(head).ok()?;
+    let text = text.split("\r\n\r\n").next()?;
+    let mut lines = text.split("\r\n");
+    let status = lines.next()?;
+    if !(status.starts_with("HTTP/1.") && status.split(' ').nth(1) == Some("200")) {
+        return None;
+    }
+    let value = lines.find_map(|l| {
+        let (name, value) = l.split_once(':')?;
+        name.trim()
+            .eq_ignore_ascii_case("api-version")
+            .then(|| value.trim())
+    })?;
+    let (major, minor) = value.split_once('.')?;
+    Some(bollard::ClientVersion {
+        major_version: major.parse().ok()?,
+        minor_version: minor.parse().ok()?,
+    })
 }
 
 /// Free bytes (for an unprivileged user) of the file system holding `path`.
@@ -594,6 +684,31 @@ mod tests {
         );
         assert_eq!(nf.status(), Exit::Remote);
         assert!(nf.to_string().contains("DOCKER_HOST"), "{nf}");
+    }
+
+    #[test]
+    fn ping_answers_give_the_version() {
+        let v =
+            |head: &str| ping_version(head.as_bytes()).map(|v| (v.major_version, v.minor_version));
+        assert_eq!(
+            v("HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nLibpod-Api-Version: 4.3.1\r\n\r\nOK"),
+            Some((1, 41))
+        );
+        assert_eq!(
+            v("HTTP/1.1 200 OK\r\nAPI-Version:1.47\r\n\r\n"),
+            Some((1, 47))
+        );
+        // No header, another status, a malformed value, no head at all.
+        assert_eq!(
+            v("HTTP/1.1 200 OK\r\nServer: x\r\n\r\nAPI-Version: 1.41"),
+            None
+        );
+        assert_eq!(
+            v("HTTP/1.1 404 Not Found\r\nApi-Version: 1.41\r\n\r\n"),
+            None
+        );
+        assert_eq!(v("HTTP/1.1 200 OK\r\nApi-Version: 1\r\n\r\n"), None);
+        assert_eq!(v(""), None);
     }
 
     #[test]

@@ -21,6 +21,12 @@ pub enum Exit {
     Remote,
     /// 4: authentication or permission denied by a remote.
     Denied,
+    /// 126: a command to run in the tool's place exists but cannot be
+    /// executed (not executable, a directory), as `env` and `timeout` say.
+    CannotExecute,
+    /// 127: a command to run in the tool's place was not found, as `env`
+    /// and `timeout` say.
+    CommandNotFound,
     /// 130: interrupted by SIGINT.
     Interrupted,
     /// 143: terminated by SIGTERM.
@@ -42,12 +48,14 @@ impl Exit {
     }
 
     /// Every status, in numeric order (used to render EXIT STATUS sections).
-    pub const ALL: [Exit; 7] = [
+    pub const ALL: [Exit; 9] = [
         Exit::Success,
         Exit::No,
         Exit::Usage,
         Exit::Remote,
         Exit::Denied,
+        Exit::CannotExecute,
+        Exit::CommandNotFound,
         Exit::Interrupted,
         Exit::Terminated,
     ];
@@ -60,6 +68,8 @@ impl Exit {
             Exit::Usage => 2,
             Exit::Remote => 3,
             Exit::Denied => 4,
+            Exit::CannotExecute => 126,
+            Exit::CommandNotFound => 127,
             Exit::Interrupted => 130,
             Exit::Terminated => 143,
         }
@@ -75,6 +85,8 @@ impl Exit {
             }
             Exit::Remote => "a remote failed or was unreachable after retries",
             Exit::Denied => "authentication or permission denied by a remote",
+            Exit::CannotExecute => "the command to run was found but cannot be executed",
+            Exit::CommandNotFound => "the command to run was not found",
             Exit::Interrupted => "interrupted by SIGINT",
             Exit::Terminated => "terminated by SIGTERM",
         }
@@ -201,7 +213,7 @@ mod tests {
     #[test]
     fn codes_match_the_conventions() {
         let codes: Vec<u8> = Exit::ALL.iter().map(|e| e.code()).collect();
-        assert_eq!(codes, [0, 1, 2, 3, 4, 130, 143]);
+        assert_eq!(codes, [0, 1, 2, 3, 4, 126, 127, 130, 143]);
     }
 
     #[test]

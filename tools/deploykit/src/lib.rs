@@ -17,6 +17,7 @@
 //! - [`output`]: results on stdout, diagnostics on stderr, `--json`, `-q`, `-v`;
 //! - [`secret`]: the one type that holds a password or token;
 //! - [`duration`]: human durations for every flag that takes one;
+//! - [`size`]: byte sizes on the command line and in reports;
 //! - [`environment`]: deployment environments, production in any spelling,
 //!   unknown names refused;
 //! - [`clip`]: short messages about huge inputs;
@@ -60,6 +61,7 @@ pub mod process;
 pub mod registry;
 pub mod secret;
 pub mod signals;
+pub mod size;
 pub mod sql;
 pub mod version;
 

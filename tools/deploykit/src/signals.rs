@@ -74,9 +74,10 @@ pub fn install(tool: &str) {
         return; // installed already
     }
     for signal in [SIGINT, SIGTERM] {
-        // SAFETY: `on_signal` is async-signal-safe: it reads atomics and a
-        // OnceLock set above (no allocation, no lock), then makes the
-        // write(2) and _exit(2) system calls.
+        // SAFETY: `on_signal` is async-signal-safe: it reads atomics
+        // (its own and `output`'s JSON mode) and a OnceLock set above (no
+        // allocation, no lock), then makes the write(2) and _exit(2)
+        // system calls.
         #[allow(unsafe_code)]
         let _ = unsafe { signal_hook::low_level::register(signal, move || on_signal(signal)) };
     }
@@ -97,6 +98,15 @@ fn on_signal(signal: i32) {
         };
         let _ = rustix::io::write(std::io::stderr(), line);
     }
+    if crate::output::json_mode() {
+        // A --json run's one document, even here (written, not built).
+        let document: &[u8] = if signal == SIGINT {
+            b"{\n  \"error\": \"interrupted by SIGINT\",\n  \"exit\": 130\n}\n"
+        } else {
+            b"{\n  \"error\": \"terminated by SIGTERM\",\n  \"exit\": 143\n}\n"
+        };
+        let _ = rustix::io::write(std::io::stdout(), document);
+    }
     signal_hook::low_level::exit(i32::from(status_of(signal).code()));
 }
 
@@ -110,6 +120,12 @@ fn end(tool: &str, status: Exit) {
         .0;
     if !*finished {
         eprintln!("{tool}: {}", status.meaning());
+        if let Some(document) =
+            crate::output::finish_document(status.code(), Some(status.meaning()))
+        {
+            use std::io::Write;
+            let _ = std::io::stdout().lock().write_all(document.as_bytes());
+        }
         // Holding the lock: the main thread cannot start its own exit now.
         std::process::exit(i32::from(status.code()));
     }

@@ -67,6 +67,7 @@ pub const DOC: ToolDoc = ToolDoc {
         deploykit::registry::SECURITY[1],
         "From a push log or a build context nothing is sent anywhere: the log and the files are read locally.",
     ],
+    json: "resolve: {\"results\": [{\"input\", \"reference\", \"repository\", \"tag\", \"digest\", \"media_type\", ...}], \"errors\": [{\"input\", \"exit\", \"error\"}]}. from-log: {\"digests\": [{\"reference\", \"repository\", \"tag\", \"digest\", \"size\", \"source\"}]}. fingerprint: {\"fingerprint\", ...}; the subcommands --help give every field.",
 };
 
 /// From a tag, a push log or a build context to a content digest.

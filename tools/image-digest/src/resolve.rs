@@ -116,6 +116,13 @@ pub fn run(args: &ResolveArgs, out: &Reporter) -> Result<Exit> {
             results: &results,
             errors: &errors,
         })?;
+        if !errors.is_empty() {
+            // The document's `error`; each one is in `errors`.
+            return Err(Error::new(
+                worst,
+                format_args!("{} of {} reference(s) failed", errors.len(), refs.len()),
+            ));
+        }
     }
     Ok(worst)
 }

@@ -62,6 +62,7 @@ pub const DOC: ToolDoc = ToolDoc {
     security: &[
         "Connects only to the server of DATABASE_ROOT_URL, with the admin credentials, TLS as its sslmode says (verify-full to check the certificate and host name). The app and service passwords are never sent: each role gets a SCRAM-SHA-256 verifier computed here, so the server and its logs never see the plaintext. DSNs are printed with their passwords as ***, and an unparseable one is never echoed.",
     ],
+    json: "{\"changed\": bool, \"actions\": [{\"object\", \"kind\", \"action\", \"detail\", \"statements\"}]}; a run that fails before it has a plan (bad DSN, unreachable server, the production lock) has only \"error\" and \"exit\".",
 };
 
 /// Converge a Postgres database and its two runtime roles from the three DSNs alone.
@@ -149,19 +150,19 @@ pub struct Cli {
     pub confirm_production: bool,
 
     /// Deadline for each connection (DNS, connect, TLS, login)
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = deploykit::duration::parse)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = deploykit::duration::parse_budget)]
     pub timeout: Duration,
 
     /// How long to wait for another provision-db run on the same server
-    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = deploykit::duration::parse)]
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = deploykit::duration::parse_budget)]
     pub lock_timeout: Duration,
 
     /// Postgres lock_timeout for each statement: a GRANT behind a long transaction fails (exit 3) instead of hanging
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = deploykit::duration::parse)]
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = deploykit::duration::parse_budget)]
     pub statement_lock_timeout: Duration,
 
     /// Postgres statement_timeout for each statement and catalog query
-    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = deploykit::duration::parse)]
+    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = deploykit::duration::parse_budget)]
     pub statement_timeout: Duration,
 
     #[command(flatten)]

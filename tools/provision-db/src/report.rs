@@ -51,15 +51,12 @@ pub fn print(
         out.detail(a);
     }
     if out.json() {
-        // Serialised here and written as a line, so a closed stdout stays
-        // a broken pipe (exit 0) rather than a JSON error.
-        let doc = Document {
+        // The run's one document, printed as the run ends (a closed stdout
+        // is then still the reader's right, exit status unchanged).
+        out.json_document(&Document {
             changed: !changed.is_empty(),
             actions,
-        };
-        let text = serde_json::to_string_pretty(&doc)
-            .map_err(|e| deploykit::Error::usage(format!("encoding JSON: {e}")))?;
-        out.line(text)?;
+        })?;
     } else {
         for a in &changed {
             match mode {

@@ -56,6 +56,7 @@ pub const DOC: ToolDoc = ToolDoc {
         deploykit::registry::SECURITY[0],
         deploykit::registry::SECURITY[1],
     ],
+    json: "local: {\"engine\", \"applied\", \"images\": [...], \"out_of_scope\", \"reclaim_estimate\", ...}; registry: {\"repository\", \"applied\", \"manifests\": [...], \"delete_count\", ...}; DESCRIPTION gives every field.",
 };
 
 /// Free disk on deploy hosts and in registries, keeping the rollback window and everything in use.
@@ -137,7 +138,9 @@ pub struct PolicyArgs {
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub keep: usize,
 
-    /// Never remove this image (`repo:tag`, `repo@sha256:…`, or an id); repeatable
+    /// Never remove this image: `repo:tag`, `repo@sha256:…`, an id, or a
+    /// unique id prefix as the plan table prints it (as the docker CLI
+    /// takes them); repeatable
     #[arg(long, value_name = "REF")]
     pub protect: Vec<String>,
 
@@ -165,7 +168,7 @@ pub struct LocalArgs {
     pub repo: Vec<String>,
 
     /// Stop removing as soon as the engine's data root has this much free space (20G, 512MiB, 5GB)
-    #[arg(long, value_name = "SIZE", value_parser = crate::size::parse)]
+    #[arg(long, value_name = "SIZE", value_parser = deploykit::size::parse)]
     pub target_free: Option<u64>,
 
     /// The engine: unix:///path/docker.sock or tcp://HOST:PORT (default /var/run/docker.sock)
@@ -173,8 +176,13 @@ pub struct LocalArgs {
     pub host: Option<String>,
 
     /// Deadline of each engine call, retries included
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = deploykit::duration::parse)]
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = deploykit::duration::parse_budget)]
     pub timeout: Duration,
+
+    /// A --protect or --protect-file rule that matches no image is an
+    /// error (exit 2, nothing removed), not only a warning
+    #[arg(long)]
+    pub strict_protect: bool,
 }
 
 /// Prune the manifests of one repository in an OCI registry

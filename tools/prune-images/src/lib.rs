@@ -10,7 +10,6 @@ pub mod cli;
 pub mod local;
 pub mod protect;
 pub mod registry;
-pub mod size;
 pub mod table;
 
 use deploykit::exit::{Exit, Result};

@@ -12,6 +12,13 @@
 //! Matching is on canonical names (`busybox` is
 //! `docker.io/library/busybox`), so a compose file's familiar names match the
 //! fully qualified names podman lists.
+//!
+//! `--protect` takes what the docker CLI takes for an image: `repo:tag`,
+//! `repo@digest`, a full id, or a unique prefix of an id as `docker images`
+//! and the plan table print it (`ba5f3b788602`, also with `sha256:`). A
+//! prefix is resolved against the engine's images before the plan, as the
+//! docker CLI does: a name that is also hex (`cafe`) is a name first, a
+//! prefix that fits several images is refused (exit 2).
 
 use std::path::{Path, PathBuf};
 
@@ -40,6 +47,24 @@ pub enum Protected {
         /// Canonical repository name.
         name: String,
     },
+    /// A prefix of an image id, hex without `sha256:` (`ba5f3b788602`),
+    /// until [`ProtectSet::resolve_ids`] turns it into the image's id.
+    IdPrefix {
+        /// The hex digits given.
+        prefix: String,
+    },
+}
+
+impl std::fmt::Display for Protected {
+    /// The rule as a user would write it, for warnings.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Protected::Tag { name, tag } => write!(f, "{name}:{tag}"),
+            Protected::Digest { digest } => f.write_str(digest),
+            Protected::Repository { name } => write!(f, "{name} (any tag)"),
+            Protected::IdPrefix { prefix } => write!(f, "image id {prefix}…"),
+        }
+    }
 }
 
 /// A protected thing with where it came from (for the report).
@@ -115,17 +140,105 @@ impl ProtectSet {
         digests: &[String],
         repos: &[String],
     ) -> Option<&'a Protection> {
-        self.entries.iter().find(|p| match &p.what {
+        self.entries
+            .iter()
+            .find(|p| p.what.matches(id, tags, digests, repos))
+    }
+
+    /// Resolves every id prefix against the engine's images, `(id,
+    /// canonical tags)`, as the docker CLI reads an image argument: a name
+    /// first (a hex word is also a valid repository name, tag `latest`),
+    /// then a prefix of exactly one image's id, which becomes that id. A
+    /// prefix of several ids is a usage error; one of none stays as it is
+    /// and matches nothing.
+    pub fn resolve_ids(&mut self, images: &[(&str, Vec<(String, String)>)]) -> Result<()> {
+        for entry in &mut self.entries {
+            let Protected::IdPrefix { prefix } = &entry.what else {
+                continue;
+            };
+            let as_name = (
+                format!("docker.io/library/{prefix}"),
+                imageref::DEFAULT_TAG.to_owned(),
+            );
+            if images.iter().any(|(_, tags)| tags.contains(&as_name)) {
+                entry.what = Protected::Tag {
+                    name: as_name.0,
+                    tag: as_name.1,
+                };
+                continue;
+            }
+            let mut fits: Vec<&str> = images
+                .iter()
+                .map(|(id, _)| *id)
+                .filter(|id| id_hex(id).starts_with(prefix.as_str()))
+                .collect();
+            fits.dedup();
+            match fits.as_slice() {
+                [] => {}
+                [id] => {
+                    entry.what = Protected::Digest {
+                        digest: (*id).to_owned(),
+                    };
+                }
+                several => {
+                    return Err(Error::usage(format!(
+                        "{}: the image id prefix {prefix} fits {} images; give more of the id",
+                        entry.source,
+                        several.len()
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Protected {
+    /// Whether this rule names an image with this id and these canonical
+    /// tags, digests and repositories.
+    pub fn matches(
+        &self,
+        id: &str,
+        tags: &[(String, String)],
+        digests: &[String],
+        repos: &[String],
+    ) -> bool {
+        match self {
             Protected::Tag { name, tag } => tags.iter().any(|(n, t)| n == name && t == tag),
             Protected::Digest { digest } => id == digest || digests.iter().any(|d| d == digest),
             Protected::Repository { name } => repos.iter().any(|r| r == name),
-        })
+            Protected::IdPrefix { prefix } => {
+                !id.is_empty() && id_hex(id).starts_with(prefix.as_str())
+            }
+        }
     }
+}
+
+/// The hex of an id, without its `sha256:`.
+fn id_hex(id: &str) -> &str {
+    id.strip_prefix("sha256:").unwrap_or(id)
+}
+
+/// The hex digits of an id prefix as the docker CLI takes one (`ba5f3b788602`,
+/// `sha256:ba5f3b788602`), when `text` is one and not a full id.
+fn id_prefix(text: &str) -> Option<&str> {
+    let hex = text.strip_prefix("sha256:").unwrap_or(text);
+    (!hex.is_empty()
+        && hex.len() < 64
+        && hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+    .then_some(hex)
 }
 
 /// Parses one reference: `name[:tag]`, `name@digest`, or a bare digest.
 pub fn parse_ref(text: &str) -> std::result::Result<Protected, String> {
     let text = text.trim();
+    if let Some(prefix) = id_prefix(text) {
+        return Ok(Protected::IdPrefix {
+            prefix: prefix.to_owned(),
+        });
+    }
     match imageref::parse_any(text).map_err(|e| e.to_string())? {
         AnyReference::Digest(d) => Ok(Protected::Digest {
             digest: d.to_string(),
@@ -370,6 +483,54 @@ mod tests {
             Protected::Digest { digest: D.into() }
         );
         assert!(parse_ref("Not Valid").is_err());
+        // Id prefixes, as docker images prints them, with or without sha256:.
+        let prefix = |p: &str| Protected::IdPrefix { prefix: p.into() };
+        assert_eq!(parse_ref("ba5f3b788602").unwrap(), prefix("ba5f3b788602"));
+        assert_eq!(parse_ref("sha256:ba5f3b").unwrap(), prefix("ba5f3b"));
+        assert_eq!(
+            parse_ref("ba5f3b788602:1").unwrap(),
+            tag("docker.io/library/ba5f3b788602", "1")
+        );
+    }
+
+    #[test]
+    fn id_prefixes_resolve_as_the_docker_cli_reads_them() {
+        let a = "sha256:ba5f3b78860211111111111111111111111111111111111111111111111111";
+        let b = "sha256:ba5f3c00000000000000000000000000000000000000000000000000000000";
+        let cafe = "sha256:cafe000000000000000000000000000000000000000000000000000000000000";
+        let images = [
+            (a, vec![]),
+            (b, vec![]),
+            (cafe, vec![]),
+            (
+                "sha256:9999999999999999999999999999999999999999999999999999999999999999",
+                vec![("docker.io/library/cafe".to_owned(), "latest".to_owned())],
+            ),
+        ];
+        let resolve = |text: &str| {
+            let mut set = ProtectSet::default();
+            set.add_ref(text, "--protect").unwrap();
+            set.resolve_ids(&images)
+                .map(|()| set.entries[0].what.clone())
+        };
+        assert_eq!(
+            resolve("ba5f3b7").unwrap(),
+            Protected::Digest { digest: a.into() }
+        );
+        assert_eq!(
+            resolve("sha256:ba5f3c").unwrap(),
+            Protected::Digest { digest: b.into() }
+        );
+        // A name first: cafe:latest exists, so `cafe` is it, not the id.
+        assert_eq!(
+            resolve("cafe").unwrap(),
+            tag("docker.io/library/cafe", "latest")
+        );
+        // Ambiguous: refused. Unknown: kept, and matches nothing.
+        let err = resolve("ba5f3").unwrap_err();
+        assert!(err.to_string().contains("fits 2 images"), "{err}");
+        let none = resolve("deadbeef").unwrap();
+        assert!(!none.matches(a, &[], &[], &[]), "{none:?}");
     }
 
     #[test]

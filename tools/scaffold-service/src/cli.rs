@@ -52,6 +52,7 @@ pub const DOC: ToolDoc = ToolDoc {
     security: &[
         "Sends nothing over the network. Writes only inside --repo: a path that would resolve outside it (a symbolic link such as services pointing elsewhere, an edited file that is a link out) is refused with exit 2 before anything is written, and the edited files are locked while they are replaced.",
     ],
+    json: "Creating: {\"name\", \"package\", \"dry_run\", \"written\", \"template\", \"files\": [...], \"edits\": [...], \"skipped\": [...]}. check: {\"name\", \"current\": bool, \"generated_with\", \"compared_with\", \"files\": [...]}. templates: only \"exit\" (and \"error\").",
 };
 
 /// Generate a deployable, probed service in a pnpm monorepo and wire it in.
@@ -165,4 +166,128 @@ pub struct TemplatesArgs {
     /// The directory to write the templates into (must not exist yet)
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
+}
+
+/// The subcommand `args` (the command line after the program name) looks
+/// like a mistyped form of, with the word as typed: `chekc` for `check`.
+///
+/// Creating a service is the default action, so without this a typo of a
+/// subcommand (`scaffold-service chekc billing`) would be taken for a
+/// service name. The first word that is not an option (or an option's
+/// value) is compared with the subcommands; one that is a subcommand, or
+/// comes after `--`, is a name as typed.
+pub fn mistyped_subcommand(
+    cmd: &clap::Command,
+    args: &[std::ffi::OsString],
+) -> Option<(String, String)> {
+    let takes_value = |arg: &clap::Arg| arg.get_action().takes_values();
+    let mut words = args.iter();
+    let first = loop {
+        let word = words.next()?.to_str()?;
+        if word == "--" {
+            return None;
+        }
+        if let Some(long) = word.strip_prefix("--") {
+            let needs_value = !long.contains('=')
+                && cmd
+                    .get_arguments()
+                    .any(|a| a.get_long() == Some(long) && takes_value(a));
+            if needs_value {
+                words.next();
+            }
+        } else if let Some(shorts) = word.strip_prefix('-').filter(|s| !s.is_empty()) {
+            let last = shorts.chars().last();
+            let needs_value = shorts.chars().count() == 1
+                && cmd
+                    .get_arguments()
+                    .any(|a| a.get_short() == last && takes_value(a));
+            if needs_value {
+                words.next();
+            }
+        } else {
+            break word;
+        }
+    };
+    let names: Vec<&str> = cmd
+        .get_subcommands()
+        .map(clap::Command::get_name)
+        .chain(["help"])
+        .collect();
+    if names.contains(&first) {
+        return None;
+    }
+    names
+        .into_iter()
+        .filter(|name| typo_distance(first, name) <= (name.len() / 3).max(1))
+        .min_by_key(|name| typo_distance(first, name))
+        .map(|name| (first.to_owned(), name.to_owned()))
+}
+
+/// The edits between `a` and `b`: insertions, deletions, substitutions and
+/// swaps of two neighbours (the optimal string alignment distance).
+fn typo_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
+        }
+    }
+    d[a.len()][b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn typo(args: &[&str]) -> Option<(String, String)> {
+        let args: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
+        mistyped_subcommand(&<Cli as clap::CommandFactory>::command(), &args)
+    }
+
+    #[test]
+    fn a_mistyped_subcommand_is_not_a_service_name() {
+        let check = Some(("chekc".to_owned(), "check".to_owned()));
+        assert_eq!(typo(&["chekc", "foo"]), check);
+        assert_eq!(typo(&["chekc"]), check);
+        assert_eq!(typo(&["--repo", "r", "chekc", "foo"]), check);
+        assert_eq!(typo(&["--repo=r", "-n", "chekc"]), check);
+        assert_eq!(typo(&["chek", "foo"]).map(|t| t.1), Some("check".into()));
+        assert_eq!(
+            typo(&["tempaltes", "dir"]).map(|t| t.1),
+            Some("templates".into())
+        );
+        assert_eq!(typo(&["hepl"]).map(|t| t.1), Some("help".into()));
+    }
+
+    #[test]
+    fn names_and_subcommands_pass() {
+        for args in [
+            &["billing-worker"][..],
+            &["check", "billing"],
+            &["templates", "dir"],
+            &["--repo", "check", "api"],
+            &["--", "chekc"],
+            &["--scope", "@acme", "payments"],
+            &["api"],
+            &["cache"],
+            &[],
+        ] {
+            assert_eq!(typo(args), None, "{args:?}");
+        }
+    }
 }

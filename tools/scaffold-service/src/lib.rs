@@ -33,6 +33,20 @@ pub fn command() -> clap::Command {
 
 /// Parses the command line and runs the tool.
 pub fn main() -> Result<Exit> {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    if let Some((word, subcommand)) = cli::mistyped_subcommand(&command(), &argv) {
+        if argv
+            .iter()
+            .take_while(|a| *a != "--")
+            .any(|a| a == "--json")
+        {
+            deploykit::output::set_json_mode();
+        }
+        return Err(Error::usage(format!(
+            "{word:?} is not a subcommand: did you mean `scaffold-service {subcommand}`? \
+             (to create a service named {word:?}, write `scaffold-service -- {word}`)"
+        )));
+    }
     let matches = deploykit::process::arg_matches(command());
     let cli =
         <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());

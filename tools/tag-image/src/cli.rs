@@ -75,6 +75,7 @@ pub const DOC: ToolDoc = ToolDoc {
         deploykit::registry::SECURITY[1],
         "name, ref, check and pin send nothing anywhere. pin edits only the files given: a symbolic link is written through to its target, each file is locked from its read to its atomic replacement, and its permissions are kept.",
     ],
+    json: "name: {\"tag\"}. ref: {\"reference\"}. check: {\"fit\": bool, \"references\": [{\"input\", \"parses\", \"fit\", \"canonical\", \"familiar\", \"registry\", \"repository\", \"path\", \"tag\", \"digest\", \"findings\": [{\"rule\", \"message\"}]}]}: \"parses\" says the text is an image reference, \"fit\" that it is also fit to deploy. apply: {\"source\", \"reference\", \"digest\", \"media_type\", \"dry_run\", \"tags\": [{\"reference\", \"action\", \"previous\", ...}], \"transfer\"}. pin: {\"check\", \"files\": [...]}; the subcommands --help give every field.",
 };
 
 /// Immutable image tags: computed, checked, pinned in manifests and applied in the registry.
@@ -167,6 +168,12 @@ pub struct RefArgs {
 /// or without --require-digest). --json prints an array of {input,
 /// valid, canonical, familiar, registry, repository, tag, digest,
 /// findings: [{rule, message}]}.
+/// latest, mutable-tag, no-digest). --json prints {"fit": bool,
+/// "references": [{input, parses, fit, canonical, familiar, registry,
+/// repository, path, tag, digest, findings: [{rule, message}]}], "exit"}:
+/// `parses` says the text is an image reference, `fit` that it is also fit
+/// to deploy; `repository` is the full name (`docker.io/library/app`),
+/// `path` the part after the registry.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// Image references to judge

@@ -7,7 +7,7 @@
 //! never fit, whatever the flags, since it names no content. Judging is a
 //! pure function of the text ([`judge`]); the run prints the verdicts.
 
-use deploykit::exit::{Exit, Result};
+use deploykit::exit::{Error, Exit, Result};
 use deploykit::imageref;
 use deploykit::output::Reporter;
 use serde::Serialize;
@@ -28,16 +28,22 @@ pub struct Finding {
 pub struct Verdict {
     /// The reference as given.
     pub input: String,
-    /// Whether it parses.
-    pub valid: bool,
+    /// Whether it parses as an image reference.
+    pub parses: bool,
+    /// Whether it is fit to deploy: it parses and has no finding.
+    pub fit: bool,
     /// Its canonical form (`docker.io/library/app:1`), as given otherwise.
     pub canonical: Option<String>,
     /// Its familiar form (`app:1`).
     pub familiar: Option<String>,
     /// The registry (`docker.io`, `127.0.0.1:5000`).
     pub registry: Option<String>,
-    /// The repository within the registry (`library/app`).
+    /// The repository, named in full as in every tool's JSON
+    /// (`docker.io/library/app`, `127.0.0.1:5000/team/api`): what goes in
+    /// front of `:tag` or `@digest`.
     pub repository: Option<String>,
+    /// The repository's path within the registry (`library/app`).
+    pub path: Option<String>,
     /// The tag, if any.
     pub tag: Option<String>,
     /// The digest, if any.
@@ -53,11 +59,13 @@ pub fn judge(input: &str, require_digest: bool) -> Verdict {
         Err(e) => {
             return Verdict {
                 input: input.to_owned(),
-                valid: false,
+                parses: false,
+                fit: false,
                 canonical: None,
                 familiar: None,
                 registry: None,
                 repository: None,
+                path: None,
                 tag: None,
                 digest: None,
                 findings: vec![Finding {
@@ -110,11 +118,13 @@ pub fn judge(input: &str, require_digest: bool) -> Verdict {
     }
     Verdict {
         input: input.to_owned(),
-        valid: true,
+        parses: true,
+        fit: findings.is_empty(),
         canonical: Some(parsed.to_string()),
         familiar: Some(parsed.familiar()),
         registry: Some(parsed.domain().to_owned()),
-        repository: Some(parsed.path().to_owned()),
+        repository: Some(parsed.name()),
+        path: Some(parsed.path().to_owned()),
         tag: parsed.tag().map(str::to_owned),
         digest: parsed.digest().map(ToString::to_string),
         findings,
@@ -124,20 +134,32 @@ pub fn judge(input: &str, require_digest: bool) -> Verdict {
 /// The exit status of a set of verdicts: 2 when one does not parse, else 1
 /// when one has a finding, else 0.
 pub fn status(verdicts: &[Verdict]) -> Exit {
-    if verdicts.iter().any(|v| !v.valid) {
+    if verdicts.iter().any(|v| !v.parses) {
         Exit::Usage
-    } else if verdicts.iter().any(|v| !v.findings.is_empty()) {
+    } else if verdicts.iter().any(|v| !v.fit) {
         Exit::No
     } else {
         Exit::Success
     }
 }
 
+/// The `--json` document of `check`.
+#[derive(Debug, Serialize)]
+struct Report<'a> {
+    /// Whether every reference is fit to deploy.
+    fit: bool,
+    /// One verdict per reference, in order.
+    references: &'a [Verdict],
+}
+
 /// Runs `check`.
 pub fn run(refs: &[String], require_digest: bool, out: &Reporter) -> Result<Exit> {
     let verdicts: Vec<Verdict> = refs.iter().map(|r| judge(r, require_digest)).collect();
     if out.json() {
-        out.json_document(&verdicts)?;
+        out.json_document(&Report {
+            fit: verdicts.iter().all(|v| v.fit),
+            references: &verdicts,
+        })?;
     } else {
         for v in &verdicts {
             if v.findings.is_empty() {
@@ -151,14 +173,18 @@ pub fn run(refs: &[String], require_digest: bool, out: &Reporter) -> Result<Exit
             }
         }
     }
-    let unfit = verdicts.iter().filter(|v| !v.findings.is_empty()).count();
+    let unfit = verdicts.iter().filter(|v| !v.fit).count();
     if unfit > 0 {
-        out.info(format_args!(
-            "{unfit} of {} reference(s) not fit to deploy",
-            verdicts.len()
+        // An error, not a line of progress: `--json` carries it as `error`.
+        return Err(Error::new(
+            status(&verdicts),
+            format_args!(
+                "{unfit} of {} reference(s) not fit to deploy",
+                verdicts.len()
+            ),
         ));
     }
-    Ok(status(&verdicts))
+    Ok(Exit::Success)
 }
 
 #[cfg(test)]
@@ -205,11 +231,13 @@ mod tests {
         let text = serde_json::to_string(&v).unwrap();
         let order = [
             "input",
-            "valid",
+            "parses",
+            "fit",
             "canonical",
             "familiar",
             "registry",
             "repository",
+            "path",
             "tag",
             "digest",
             "findings",
@@ -222,7 +250,14 @@ mod tests {
         let json: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(json.as_object().unwrap().len(), order.len());
         assert_eq!(json["registry"], "127.0.0.1:5000");
-        assert_eq!(json["repository"], "team/api");
+        assert_eq!(json["repository"], "127.0.0.1:5000/team/api");
+        assert_eq!(json["path"], "team/api");
+        assert_eq!(json["parses"], true);
+        assert_eq!(json["fit"], true);
+        // Parsing is not being fit: latest parses and is not fit.
+        let latest = judge("api:latest", false);
+        assert!(latest.parses && !latest.fit, "{latest:?}");
+        assert_eq!(latest.repository.as_deref(), Some("docker.io/library/api"));
         assert_eq!(json["tag"], "prod-abc1234");
         assert_eq!(json["digest"], D);
         let hub = judge("api:1", false);

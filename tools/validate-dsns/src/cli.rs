@@ -59,6 +59,7 @@ pub const DOC: ToolDoc = ToolDoc {
         "Without --connect nothing is sent anywhere. A DSN is printed only with its password as ***; one that does not parse is never echoed, and a password with an unencoded \"/\" or \"@\" (which libpq would read as a port, a database name or a host) is refused without showing its pieces.",
         "--connect logs in to each DSN's own server with its user and password (SCRAM or what the server asks for), TLS as its sslmode says: libpq's default prefer uses TLS when the server offers it without checking the certificate; verify-full checks the chain and the host name.",
     ],
+    json: "The check: {\"ok\": bool, \"findings\": [{\"variable\", \"rule\", \"severity\", \"message\"}]}. explain: {\"ok\": bool, \"error\" (when the DSN does not parse), \"connection_kind\", \"options\": {keyword: value}} with the password as ***. rules: {\"rules\": [{\"rule\", \"explanation\"}]}.",
 };
 
 /// Check the three Postgres DSNs of a service and the isolation rules between them.
@@ -149,7 +150,7 @@ pub struct CheckArgs {
     pub connect: bool,
 
     /// Deadline for each connection and its checks (e.g. 500ms, 5s)
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = deploykit::duration::parse)]
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = deploykit::duration::parse_budget)]
     pub timeout: Duration,
 
     /// With --connect: the environment the marker table must name (fails closed)

@@ -13,7 +13,7 @@ pub mod rules;
 use std::collections::BTreeMap;
 
 use deploykit::dsn::sources::FromFlags;
-use deploykit::exit::{Exit, Result};
+use deploykit::exit::{Error, Exit, Result};
 use deploykit::output::Reporter;
 use serde::Serialize;
 
@@ -56,7 +56,7 @@ fn list_rules(out: &Reporter) -> Result<Exit> {
             .iter()
             .map(|(rule, explanation)| Rule { rule, explanation })
             .collect();
-        out.json_document(&rules)?;
+        out.json_document(&serde_json::json!({ "rules": rules }))?;
     } else {
         for (rule, explanation) in findings::RULES {
             out.line(format_args!("{rule:<22} {explanation}"))?;
@@ -109,6 +109,17 @@ fn check(args: &CheckArgs, flags: FromFlags, out: &Reporter) -> Result<Exit> {
             ok: status == Exit::Success,
             findings: &findings,
         })?;
+        if status != Exit::Success {
+            // The document's `error`: what the findings add up to.
+            let errors = findings
+                .iter()
+                .filter(|f| f.severity == Severity::Error)
+                .count();
+            return Err(Error::new(
+                status,
+                format_args!("{errors} error(s), {} warning(s)", findings.len() - errors),
+            ));
+        }
     } else {
         for finding in &findings {
             out.line(finding)?;

@@ -55,7 +55,19 @@ pub const DOC: ToolDoc = ToolDoc {
         ),
         (
             Exit::Usage,
-            "usage error: a target that does not parse, a bad option, an unreadable --cacert, a COMMAND that cannot be run",
+            "usage error: a target that does not parse, a bad option, an unreadable --cacert",
+        ),
+        (
+            Exit::Denied,
+            "a Postgres target refused the login (password, role, database): at once, not retried",
+        ),
+        (
+            Exit::CannotExecute,
+            "COMMAND was found but cannot be executed (checked before the wait)",
+        ),
+        (
+            Exit::CommandNotFound,
+            "COMMAND was not found (checked before the wait)",
         ),
         (Exit::Interrupted, "interrupted by SIGINT"),
         (Exit::Terminated, "terminated by SIGTERM"),
@@ -64,6 +76,7 @@ pub const DOC: ToolDoc = ToolDoc {
         "An HTTP target gets one GET per attempt with the --header values given (and a URL's user information as Basic), TLS verified against the built-in roots plus --cacert unless --insecure; plain HTTP only for an http:// URL. Redirects are not followed, so no credential goes on to another host. A Postgres target logs in with its DSN, TLS as its sslmode says.",
         "Targets print with their password and credential query values (token, key, sig, ...) as ***. The excerpt of a failing body, and every error text, is scrubbed of each secret the request carried, in every form: query values as sent and decoded, the password, each header value and its Basic pair and base64. The command after -- inherits the environment; no DSN is put in its argv.",
     ],
+    json: "{\"ready\": bool, \"stages\": [{\"target\", \"ready\", \"elapsed_ms\", \"attempts\", \"last_status\", \"last_error\", \"budget_ms\"}]}, one stage per target in order; a stage never reached has 0 attempts. --json cannot be combined with a COMMAND (stdout belongs to it).",
 };
 
 /// Wait for HTTP, TCP and Postgres targets to be ready, stage by stage.
@@ -74,9 +87,10 @@ pub const DOC: ToolDoc = ToolDoc {
 /// through; it never runs unless every stage was ready.
 ///
 /// Targets: `http://…` and `https://…` URLs (ready on an accepted status
-/// and matching body), `tcp://host:port` (ready when a connection is
-/// accepted), `postgres://…` or `postgresql://…` DSNs and libpq
-/// `key=value` strings (ready when a login and `SELECT 1` succeed; the
+/// and matching body), `tcp://host:port` or wait-for-it's `host:port`
+/// (ready when a connection is accepted), `postgres://…` or `postgresql://…` DSNs and libpq
+/// `key=value` strings (ready when a login and `SELECT 1` succeed; a
+/// login the server refuses ends the wait at once with exit 4; the
 /// password is always shown as ***), and `env:NAME`, which reads the target
 /// from the environment variable NAME so a password stays out of argv.
 ///
@@ -87,6 +101,11 @@ pub const DOC: ToolDoc = ToolDoc {
 /// `--budget 20s URL1 --budget 120s URL2` gives URL1 20 s and then URL2
 /// 120 s; `--header 'X: y' URL1 --expect-json sha=abc URL2` sends the
 /// header to both and checks the body of URL2 only.
+///
+/// Deadlines: each stage has its --budget (30s by default); --timeout
+/// bounds the whole wait, as `timeout COMMAND` and wait-for-it's -t do: a
+/// stage no --budget precedes gets what is left of it, one with a --budget
+/// the shorter of the two.
 ///
 /// Polling: the first attempt at once; while the connection is refused,
 /// quick retries (20 ms apart: nothing listens, it costs the target
@@ -116,9 +135,16 @@ pub struct Cli {
     #[arg(value_name = "TARGET", required = true)]
     pub targets: Vec<String>,
 
-    /// Stage option: the budget of the targets that follow (default 30s)
-    #[arg(long, value_name = "DURATION", value_parser = deploykit::duration::parse)]
+    /// Stage option: the budget of the targets that follow (default 30s,
+    /// or what is left of --timeout)
+    #[arg(long, value_name = "DURATION", value_parser = deploykit::duration::parse_budget)]
     pub budget: Vec<Duration>,
+
+    /// The deadline of the whole wait, every stage included (as `timeout`
+    /// and wait-for-it's -t): a stage no --budget precedes gets what is left
+    /// of it, one with a --budget the shorter of the two
+    #[arg(long, short = 't', value_name = "DURATION", value_parser = deploykit::duration::parse_budget)]
+    pub timeout: Option<Duration>,
 
     /// Stage option: accepted HTTP statuses for the targets that follow,
     /// a list of codes and ranges (default 200-299)
@@ -139,11 +165,11 @@ pub struct Cli {
     pub header: Vec<crate::rules::Header>,
 
     /// Deadline of each attempt: name lookup, connect, TLS, status and body
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = deploykit::duration::parse)]
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = deploykit::duration::parse_budget)]
     pub attempt_timeout: Duration,
 
     /// The cap of the backoff between attempts once a target answers
-    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = deploykit::duration::parse)]
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = deploykit::duration::parse_budget)]
     pub max_interval: Duration,
 
     /// Trust this CA (PEM) for https targets, in addition to the built-in roots

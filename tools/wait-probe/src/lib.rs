@@ -53,26 +53,33 @@ struct Summary<'a> {
 /// Runs the stages described by `specs` with the global options of `cli`.
 pub fn run(cli: &Cli, specs: Vec<StageSpec>) -> Result<Exit> {
     let out = Reporter::new("wait-probe", &cli.output);
-    for (flag, value) in [
-        ("--attempt-timeout", cli.attempt_timeout),
-        ("--max-interval", cli.max_interval),
-    ] {
-        if value.is_zero() {
-            return Err(Error::usage(format!("{flag} must be more than 0")));
-        }
-    }
     let stages = prepare(cli, specs)?;
     let program = match cli.command.first() {
         Some(program) => Some(find_program(program)?),
         None => None,
     };
 
+    // The overall deadline (--timeout) runs from here, before the first stage.
+    let deadline = cli.timeout.map(|t| std::time::Instant::now() + t);
+    let mut stages = stages;
     let mut events = Events::new()?;
     let mut reports: Vec<StageReport> = stages.iter().map(StageReport::not_reached).collect();
     let mut failure: Option<Error> = None;
     let total = stages.len();
-    for (i, stage) in stages.iter().enumerate() {
+    for (i, stage) in stages.iter_mut().enumerate() {
         let place = format!("stage {} of {total}", i + 1);
+        if let Some(deadline) = deadline {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                failure = Some(Error::no(format_args!(
+                    "{}: not reached ({place}): the --timeout of {} ran out first",
+                    stage.target,
+                    deploykit::duration::format(cli.timeout.unwrap_or_default())
+                )));
+                break;
+            }
+            stage.budget = stage.budget.min(left);
+        }
         match run::run_stage(stage, &place, &mut events, &out) {
             StageEnd::Ready(report) => reports[i] = report,
             StageEnd::NotReady(report, message) => {
@@ -110,14 +117,15 @@ fn prepare(cli: &Cli, specs: Vec<StageSpec>) -> Result<Vec<Stage>> {
     specs
         .into_iter()
         .map(|spec| {
-            if spec.budget.is_zero() {
-                return Err(Error::usage("--budget must be more than 0"));
-            }
             let target = Target::parse(&spec.target, env).map_err(Error::usage)?;
             let probe = Probe::new(&target, &client, spec.status, spec.headers, spec.expects);
             Ok(Stage {
                 target,
-                budget: spec.budget,
+                // Cut to what is left of --timeout when the stage starts.
+                budget: match cli.timeout {
+                    Some(timeout) if !spec.budget_given => timeout,
+                    _ => spec.budget,
+                },
                 probe,
                 policy: Policy::new(cli.max_interval, spec.success_threshold),
                 attempt_timeout: cli.attempt_timeout,
@@ -127,30 +135,58 @@ fn prepare(cli: &Cli, specs: Vec<StageSpec>) -> Result<Vec<Stage>> {
 }
 
 /// Finds COMMAND as `exec` would (PATH search unless it names a path), so
-/// a typo is a usage error before the wait, not after it.
+/// a typo fails before the wait, not after it, with the statuses `env` and
+/// `timeout` use: 127 when there is no such command, 126 when there is one
+/// that cannot be executed (not executable, a directory).
 fn find_program(program: &OsString) -> Result<PathBuf> {
     let shown = Path::new(program).display().to_string();
-    let runnable = |path: &Path| {
-        use std::os::unix::fs::PermissionsExt;
-        path.metadata()
-            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    let cannot_execute = |path: &Path| {
+        Error::new(
+            Exit::CannotExecute,
+            format_args!("cannot run {}: not an executable file", path.display()),
+        )
     };
     if program.as_encoded_bytes().contains(&b'/') {
         let path = PathBuf::from(program);
-        return if runnable(&path) {
-            Ok(path)
-        } else {
-            Err(Error::usage(format!(
-                "cannot run {shown}: not an executable file"
-            )))
+        return match executable(&path) {
+            Some(true) => Ok(path),
+            Some(false) => Err(cannot_execute(&path)),
+            None => Err(Error::new(
+                Exit::CommandNotFound,
+                format_args!("cannot run {shown}: no such file"),
+            )),
         };
     }
-    std::env::var_os("PATH")
+    // As execvp: the first executable match wins; a match that cannot be
+    // executed is reported only when there is no executable one.
+    let mut found_other = None;
+    for path in std::env::var_os("PATH")
         .iter()
         .flat_map(std::env::split_paths)
         .map(|dir| dir.join(program))
-        .find(|path| runnable(path))
-        .ok_or_else(|| Error::usage(format!("cannot run {shown}: command not found in PATH")))
+    {
+        match executable(&path) {
+            Some(true) => return Ok(path),
+            Some(false) => {
+                found_other.get_or_insert(path);
+            }
+            None => {}
+        }
+    }
+    Err(match found_other {
+        Some(path) => cannot_execute(&path),
+        None => Error::new(
+            Exit::CommandNotFound,
+            format_args!("cannot run {shown}: command not found in PATH"),
+        ),
+    })
+}
+
+/// Whether `path` is an executable file: `None` when nothing is there.
+fn executable(path: &Path) -> Option<bool> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = path.metadata().ok()?;
+    Some(meta.is_file() && meta.permissions().mode() & 0o111 != 0)
 }
 
 /// Replaces this process with the command (`argv` as typed, `argv[0]`
@@ -164,5 +200,14 @@ fn exec(program: &Path, argv: &[OsString]) -> Error {
         command.arg0(arg0).args(args);
     }
     let err = command.exec();
-    Error::usage(format!("cannot run {}: {err}", program.display()))
+    // As `env` and `timeout`: 127 when it is not there, 126 when it is and
+    // cannot be executed (permission, not an executable format).
+    let status = match err.kind() {
+        std::io::ErrorKind::NotFound => Exit::CommandNotFound,
+        _ => Exit::CannotExecute,
+    };
+    Error::new(
+        status,
+        format_args!("cannot run {}: {err}", program.display()),
+    )
 }

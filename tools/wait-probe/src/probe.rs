@@ -489,16 +489,17 @@ fn postgres(dsn: &Dsn, timeout: Duration) -> Result<Attempt> {
             )),
         },
         Err(err) if err.status() == Exit::Usage => Err(err),
+        // The server answered and refused this login (a wrong password, a
+        // missing role or database, no CONNECT privilege): asking again
+        // gets the same answer for the whole budget, so the stage stops at
+        // once with exit 4.
+        Err(err) if err.status() == Exit::Denied => Err(Error::denied(scrub(err.to_string()))),
         Err(err) => {
             let text = scrub(err.to_string());
             // The connector's error keeps the OS's words for a refusal
             // (its error type is opaque, the text is stable).
             let outcome = if text.contains("Connection refused") {
                 Outcome::Refused
-            } else if err.status() == Exit::Denied {
-                // A server that answers and refuses the login may still be
-                // initialising its roles: not ready yet.
-                Outcome::NotReady { retry_after: None }
             } else {
                 Outcome::Failed
             };

@@ -225,7 +225,15 @@ pub fn run_stage(stage: &Stage, place: &str, events: &mut Events, out: &Reporter
         let attempt = match events.attempt(&stage.probe, timeout, now + timeout + GRACE) {
             Ok(attempt) => attempt,
             Err(err) => {
-                return StageEnd::Stopped(report(last.as_ref(), outcomes.len(), false), err);
+                // A refusal by the target is an attempt that was made, and
+                // its message is the stage's last error; a signal is not.
+                let refused = err.status() == Exit::Denied;
+                let mut report =
+                    report(last.as_ref(), outcomes.len() + usize::from(refused), false);
+                if refused {
+                    report.last_error = Some(err.to_string());
+                }
+                return StageEnd::Stopped(report, err);
             }
         };
         outcomes.push(attempt.outcome);

@@ -54,6 +54,9 @@ pub struct StageSpec {
     pub target: String,
     /// How long the stage may take.
     pub budget: Duration,
+    /// Whether a `--budget` precedes the target (else `budget` is the
+    /// default, and an overall `--timeout` replaces it).
+    pub budget_given: bool,
     /// Accepted HTTP statuses.
     pub status: StatusSet,
     /// Ready answers needed in a row.
@@ -68,6 +71,7 @@ pub struct StageSpec {
 pub fn assemble(mut items: Vec<(usize, Item)>) -> Result<Vec<StageSpec>, String> {
     items.sort_by_key(|(position, _)| *position);
     let mut budget = DEFAULT_BUDGET;
+    let mut budget_given = false;
     let mut status = StatusSet::default();
     let mut threshold = 1;
     let mut expects = Vec::new();
@@ -84,13 +88,17 @@ pub fn assemble(mut items: Vec<(usize, Item)>) -> Result<Vec<StageSpec>, String>
                 stages.push(StageSpec {
                     target,
                     budget,
+                    budget_given,
                     status: status.clone(),
                     success_threshold: threshold,
                     expects: expects.clone(),
                     headers: headers.clone(),
                 });
             }
-            Item::Budget(b) => budget = b,
+            Item::Budget(b) => {
+                budget = b;
+                budget_given = true;
+            }
             Item::Status(s) => status = s,
             Item::Threshold(n) => threshold = n,
             Item::Expect(e) => expects.push(e),

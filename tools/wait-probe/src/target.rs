@@ -154,12 +154,28 @@ impl Target {
                 redact(text)
             )),
             None if text.contains('=') => parse_dsn(text),
+            // wait-for-it's and docker-compose's `host:port`: a TCP target.
+            None if host_port(text) => parse_tcp(&format!("tcp://{text}")),
             None => Err(format!(
                 "{} is not a target (use http://, https://, tcp://host:port, postgres://… or env:NAME)",
                 redact(text)
             )),
         }
     }
+}
+
+/// Whether `text` has the `host:port` shape (`db:5432`, `[::1]:5432`): a
+/// host without `/`, `@` or spaces, and a port of digits. What it holds is
+/// then checked as `tcp://host:port` is.
+fn host_port(text: &str) -> bool {
+    let Some((host, port)) = text.rsplit_once(':') else {
+        return false;
+    };
+    !host.is_empty()
+        && !port.is_empty()
+        && port.bytes().all(|b| b.is_ascii_digit())
+        && !host.contains(['/', '@', '?', '#', ' '])
+        && (host.starts_with('[') || !host.contains(':'))
 }
 
 /// A DSN, with its host/port pairing checked now (libpq itself would only
@@ -375,7 +391,8 @@ mod tests {
     #[test]
     fn unparseable_targets_are_errors_that_show_no_password() {
         for bad in [
-            "localhost:8080",
+            "localhost:http",
+            "u:pl4nted-token@h:1",
             "ftp://u:pl4nted-token@h/x",
             "http://u:pl4nted-token@/x",
             "http://",
@@ -386,10 +403,31 @@ mod tests {
             assert!(!err.contains("pl4nted"), "{bad}: {err}");
         }
         assert!(
-            parse("localhost:8080")
+            parse("localhost:http")
                 .unwrap_err()
                 .contains("tcp://host:port")
         );
+    }
+
+    #[test]
+    fn host_port_is_a_tcp_target_as_wait_for_it_reads_it() {
+        for (text, want_host, want_port) in [
+            ("localhost:8080", "localhost", 8080),
+            ("db:5432", "db", 5432),
+            ("127.0.0.1:1", "127.0.0.1", 1),
+            ("[::1]:80", "::1", 80),
+        ] {
+            let t = parse(text).unwrap();
+            assert!(
+                matches!(&t, Target::Tcp { host, port } if host == want_host && *port == want_port),
+                "{text}: {t}"
+            );
+        }
+        assert_eq!(parse("db:5432").unwrap().to_string(), "tcp://db:5432");
+        for bad in ["db:0", "db:99999", ":5432", "::1:80"] {
+            let err = parse(bad).err().unwrap_or_else(|| panic!("{bad} parsed"));
+            assert!(err.contains("tcp://host:port"), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::secret::Secret;
 #[derive(Debug, clap::Args, Clone)]
 pub struct RegistryArgs {
     /// Budget of each registry operation (a resolve, a manifest, a blob), retries included (e.g. 10s, 2m)
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = crate::duration::parse)]
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = crate::duration::parse_budget)]
     pub timeout: Duration,
 
     /// Also trust the CAs in this PEM file

@@ -23,7 +23,7 @@ use deploykit::output::Reporter;
 use serde::Serialize;
 
 use super::plan::Plan;
-use crate::size;
+use deploykit::size;
 
 /// What happened to one planned removal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

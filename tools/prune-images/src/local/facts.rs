@@ -13,7 +13,7 @@ use deploykit::engine::{self, ContainerSummary, Endpoint, Engine, ImageSummary};
 use deploykit::exit::{Error, Result};
 use deploykit::output::Reporter;
 
-use crate::size;
+use deploykit::size;
 
 /// The engine's data root and its free space when the facts were read.
 #[derive(Debug, Clone)]

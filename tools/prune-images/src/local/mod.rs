@@ -12,7 +12,7 @@ pub mod report;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use deploykit::engine::{Engine, EngineOptions};
-use deploykit::exit::{Exit, Result};
+use deploykit::exit::{Error, Exit, Result};
 use deploykit::output::Reporter;
 
 use crate::cli::LocalArgs;
@@ -20,7 +20,7 @@ use crate::protect::ProtectSet;
 
 /// Runs `prune-images local`.
 pub fn run(args: &LocalArgs, out: &Reporter) -> Result<Exit> {
-    let protect = ProtectSet::from_flags(&args.policy.protect, &args.policy.protect_file)?;
+    let mut protect = ProtectSet::from_flags(&args.policy.protect, &args.policy.protect_file)?;
     let engine = Engine::connect(&EngineOptions {
         host: args.host.clone(),
         timeout: args.timeout,
@@ -31,6 +31,19 @@ pub fn run(args: &LocalArgs, out: &Reporter) -> Result<Exit> {
         engine.api_version()
     ));
     let facts = facts::gather(&engine, args.target_free.is_some(), out)?;
+    plan::resolve_protect_ids(&mut protect, &facts.images)?;
+    // A rule that names nothing is most often a typo, and the image it
+    // meant is then removed as if unprotected: say so for every one.
+    let unmatched = plan::unmatched(&protect, &facts.images);
+    for p in &unmatched {
+        out.warn(format_args!("{}: {} matches no image", p.source, p.what));
+    }
+    if args.strict_protect && !unmatched.is_empty() {
+        return Err(Error::usage(format_args!(
+            "{} protect rule(s) match no image (--strict-protect); nothing was removed",
+            unmatched.len()
+        )));
+    }
     let target = args
         .target_free
         .zip(facts.data_root.as_ref())

@@ -26,9 +26,10 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use deploykit::engine::{ContainerSummary, ImageSummary};
+use deploykit::exit::Result;
 use serde::Serialize;
 
-use crate::protect::{self, ProtectSet};
+use crate::protect::{self, ProtectSet, Protection};
 
 /// The knobs of the policy.
 #[derive(Debug, Clone)]
@@ -61,7 +62,8 @@ pub enum Keep {
     },
     /// One of the `--keep` newest of a repository.
     RollbackWindow {
-        /// The repository (as the engine names it).
+        /// The repository, named in full (`docker.io/library/app`), as in
+        /// every tool's JSON.
         repository: String,
         /// 1 = newest.
         rank: usize,
@@ -235,6 +237,48 @@ fn repositories(image: &ImageSummary) -> Vec<(String, String)> {
     out
 }
 
+/// What protect rules match an image by: its canonical `(name, tag)`s,
+/// digests and repositories.
+fn names(image: &ImageSummary) -> (Vec<(String, String)>, Vec<String>, Vec<String>) {
+    let tags = image
+        .repo_tags
+        .iter()
+        .filter_map(|t| protect::canonical_tag(t))
+        .collect();
+    let digests = image
+        .repo_digests
+        .iter()
+        .filter_map(|d| protect::canonical_digest(d).map(|(_, d)| d))
+        .collect();
+    let repos = repositories(image).into_iter().map(|(_, c)| c).collect();
+    (tags, digests, repos)
+}
+
+/// Resolves the id prefixes of `protect` against `images`
+/// ([`ProtectSet::resolve_ids`]).
+pub fn resolve_protect_ids(protect: &mut ProtectSet, images: &[ImageSummary]) -> Result<()> {
+    let keys: Vec<(&str, Vec<(String, String)>)> = images
+        .iter()
+        .map(|image| (image.id.as_str(), names(image).0))
+        .collect();
+    protect.resolve_ids(&keys)
+}
+
+/// The protect rules that match none of `images` (in or out of scope):
+/// most likely a typo, which would leave the image it meant unprotected.
+pub fn unmatched<'a>(protect: &'a ProtectSet, images: &[ImageSummary]) -> Vec<&'a Protection> {
+    let keys: Vec<_> = images.iter().map(|image| (image, names(image))).collect();
+    protect
+        .entries
+        .iter()
+        .filter(|p| {
+            !keys.iter().any(|(image, (tags, digests, repos))| {
+                p.what.matches(&image.id, tags, digests, repos)
+            })
+        })
+        .collect()
+}
+
 /// Decides the fate of every image.
 pub fn plan(
     images: &[ImageSummary],
@@ -256,7 +300,7 @@ pub fn plan(
     // Scope and the rollback window, per canonical repository.
     let mut in_scope = Vec::new();
     let mut out_of_scope = 0;
-    let mut by_repo: BTreeMap<String, (String, Vec<usize>)> = BTreeMap::new();
+    let mut by_repo: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, image) in images.iter().enumerate() {
         let repos = repositories(image);
         let selected = options.repos.is_empty()
@@ -271,16 +315,12 @@ pub fn plan(
             continue;
         }
         in_scope.push(i);
-        for (listed, canon) in repos {
-            by_repo
-                .entry(canon)
-                .or_insert_with(|| (listed, Vec::new()))
-                .1
-                .push(i);
+        for (_, canon) in repos {
+            by_repo.entry(canon).or_default().push(i);
         }
     }
     let mut window: BTreeMap<usize, (String, usize)> = BTreeMap::new();
-    for (listed, members) in by_repo.values_mut() {
+    for (canon, members) in &mut by_repo {
         members.sort_by(|&a, &b| {
             images[b]
                 .created
@@ -288,9 +328,7 @@ pub fn plan(
                 .then(images[a].id.cmp(&images[b].id))
         });
         for (rank, &i) in members.iter().take(options.keep).enumerate() {
-            window
-                .entry(i)
-                .or_insert_with(|| (listed.clone(), rank + 1));
+            window.entry(i).or_insert_with(|| (canon.clone(), rank + 1));
         }
     }
 
@@ -303,17 +341,7 @@ pub fn plan(
                 containers: names.clone(),
             });
         }
-        let tags: Vec<(String, String)> = image
-            .repo_tags
-            .iter()
-            .filter_map(|t| protect::canonical_tag(t))
-            .collect();
-        let digests: Vec<String> = image
-            .repo_digests
-            .iter()
-            .filter_map(|d| protect::canonical_digest(d).map(|(_, d)| d))
-            .collect();
-        let repos: Vec<String> = repositories(image).into_iter().map(|(_, c)| c).collect();
+        let (tags, digests, repos) = names(image);
         if let Some(p) = protect.protects(&image.id, &tags, &digests, &repos) {
             reasons.push(Keep::Protected {
                 source: p.source.clone(),

@@ -15,8 +15,8 @@ use serde::Serialize;
 
 use super::apply::{Applied, Outcome};
 use super::plan::{Decision, Entry, Keep, Plan, Remove};
-use crate::size;
 use crate::table::{self, age};
+use deploykit::size;
 
 #[derive(Serialize)]
 struct Doc<'a> {

@@ -1,8 +1,10 @@
-//! Byte sizes on the command line and in reports.
+//! Byte sizes on the command line and in reports, one grammar for every
+//! flag that takes one.
 //!
-//! `--target-free 20G`: `K`/`M`/`G`/`T` and `KiB`…`TiB` are powers of 1024
-//! (as `df -h` counts), `kB`/`MB`/`GB`/`TB` powers of 1000 (as the engines
-//! print), a bare number is bytes. Reports print binary units with the `i`
+//! `--target-free 20G`: a number, with a fraction if need be (`1.5G`), and
+//! a unit: `K`/`M`/`G`/`T` and `KiB`…`TiB` are powers of 1024 (as `df -h`
+//! counts), `kB`/`MB`/`GB`/`TB` powers of 1000 (as the engines print), a
+//! bare number is bytes. Reports print binary units with the `i`
 //! so no one has to guess.
 
 /// Parses `20G`, `512MiB`, `1.5GB`, `1048576`.
