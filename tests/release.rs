@@ -211,11 +211,17 @@ fn assert_man_page(tool: &str, page: &Path) {
         stdout.contains(&format!("{tool} - ")),
         "{tool}'s NAME line:\n{stdout}"
     );
+    // Any troff warning but a line too long for the terminal's width (a
+    // long URL or command, not a defect of the page).
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.contains("can't break line"))
+        .collect();
     assert!(
-        out.stderr.is_empty(),
-        "man -l {}: {}",
-        page.display(),
-        String::from_utf8_lossy(&out.stderr)
+        warnings.is_empty(),
+        "man -l {}: {warnings:?}",
+        page.display()
     );
 }
 
