@@ -899,6 +899,8 @@ fn every_script_has_help_and_rejects_unknown_flags() {
         "pipeline/provision.sh",
         "pipeline/oci-image.sh",
         "build-release.sh",
+        "release.sh",
+        "install.sh",
     ] {
         let run = script(name).arg("--help").run();
         run.expect_code(0);
@@ -968,31 +970,70 @@ fn the_bench_report_merges_every_section_with_fresh_headlines() {
 }
 
 #[test]
-fn the_ci_example_parses_and_uses_only_scripts_that_exist() {
+fn the_ci_example_parses_and_uses_only_the_installed_release() {
     let root = bins::workspace_root();
     let text =
         fs::read_to_string(root.join("scripts/pipeline/ci-example.yml")).expect("ci-example.yml");
     let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).expect("valid YAML");
     let jobs = doc["jobs"].as_mapping().expect("jobs");
     let mut runs = Vec::new();
-    for (_, job) in jobs {
-        for step in job["steps"].as_sequence().expect("steps") {
+    for (name, job) in jobs {
+        let steps = job["steps"].as_sequence().expect("steps");
+        // Every job installs the release with the action before it runs
+        // anything of deploykit's.
+        let action = steps.iter().position(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("deploykit/deploykit@v"))
+        });
+        let action = action.unwrap_or_else(|| panic!("job {name:?} does not use the action"));
+        assert_eq!(
+            steps[action]["with"]["version"].as_str(),
+            Some("${{ env.DEPLOYKIT_VERSION }}")
+        );
+        for step in steps {
             if let Some(run) = step["run"].as_str() {
                 runs.push(run.to_owned());
             }
         }
     }
+    assert_eq!(
+        doc["env"]["DEPLOYKIT_VERSION"].as_str(),
+        Some(env!("CARGO_PKG_VERSION")),
+        "the example pins this release"
+    );
     let all = runs.join("\n");
+    // Nothing of this repository: only what the installed release has, the
+    // pipeline scripts in $DEPLOYKIT_SHARE (share/deploykit of the archive,
+    // every scripts/pipeline/*.sh) and the tools on PATH.
+    assert!(
+        !all.contains("scripts/"),
+        "a script of this repository:\n{all}"
+    );
+    let mut used = Vec::new();
+    for word in all.split(|c: char| c.is_whitespace() || "\"'()$".contains(c)) {
+        if let Some(name) = word.strip_suffix(".sh") {
+            let name = format!("{name}.sh");
+            let script = name
+                .strip_prefix("{DEPLOYKIT_SHARE}/")
+                .or_else(|| name.strip_prefix("DEPLOYKIT_SHARE/"));
+            let script =
+                script.unwrap_or_else(|| panic!("{name} is not run from $DEPLOYKIT_SHARE"));
+            assert!(
+                root.join("scripts/pipeline").join(script).exists(),
+                "{script} is not a pipeline script, so not in the release"
+            );
+            used.push(script.to_owned());
+        }
+    }
     for script in [
-        "pipeline/services-matrix.sh",
-        "pipeline/build-service.sh",
-        "pipeline/test-image.sh",
-        "pipeline/push.sh",
-        "pipeline/promote.sh",
-        "build-release.sh",
+        "services-matrix.sh",
+        "build-service.sh",
+        "test-image.sh",
+        "push.sh",
+        "promote.sh",
     ] {
-        assert!(all.contains(&format!("scripts/{script}")), "uses {script}");
-        assert!(root.join("scripts").join(script).exists());
+        assert!(used.iter().any(|u| u == script), "uses {script}");
     }
     for (tool, sub) in [
         ("tag-image", "check --require-digest"),

@@ -26,6 +26,7 @@ mod pipeline;
 mod provision_db;
 mod prune_images;
 mod prune_images_registry;
+mod release;
 mod scaffold_service;
 mod secret_sweep;
 mod sigterm;

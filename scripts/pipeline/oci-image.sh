@@ -23,6 +23,7 @@ Options:
   --cmd ARG           the image's Cmd, one argument per --cmd (repeatable)
   --env NAME=VALUE    an Env entry of the image config (repeatable)
   --label NAME=VALUE  a label of the image config (repeatable)
+  --user UID[:GID]    the user the image runs as [default: the engine's, root]
   --created TIME      the config's created time, RFC 3339 UTC
                       [default: $SOURCE_DATE_EPOCH if set, else now]
   --arch ARCH         the architecture [default: amd64]
@@ -57,7 +58,7 @@ json_array() { # items...
   printf '[%s]' "$out"
 }
 
-rootfs='' layout='' tag=latest arch=amd64 created=''
+rootfs='' layout='' tag=latest arch=amd64 created='' user=''
 cmd=() envs=() labels=()
 while [ $# -gt 0 ]; do
   case $1 in
@@ -70,6 +71,7 @@ while [ $# -gt 0 ]; do
     --label) labels+=("${2:?--label needs a value}"); shift 2 ;;
     --created) created=${2:?--created needs a value}; shift 2 ;;
     --arch) arch=${2:?--arch needs a value}; shift 2 ;;
+    --user) user=${2:?--user needs a value}; shift 2 ;;
     *) echo "oci-image.sh: unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -77,6 +79,7 @@ done
 [ -n "$layout" ] || die 2 "--layout is required (see --help)"
 [ -d "$rootfs" ] || die 2 "--rootfs $rootfs is not a directory"
 [[ $tag =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$ ]] || die 2 "--tag $tag is not a valid tag"
+[[ -z $user || $user =~ ^[0-9]+(:[0-9]+)?$ ]] || die 2 "--user $user is not UID or UID:GID"
 for e in "${envs[@]}" "${labels[@]}"; do
   [[ $e == ?*=* ]] || die 2 "expected NAME=VALUE, got: $e"
 done
@@ -115,8 +118,10 @@ labels_json=''
 for l in "${labels[@]}"; do
   labels_json+="${labels_json:+,}$(json_str "${l%%=*}"):$(json_str "${l#*=}")"
 done
-printf '{"created":%s,"architecture":%s,"os":"linux","config":{"Env":%s,"Cmd":%s,"Labels":{%s}},"rootfs":{"type":"layers","diff_ids":["%s"]},"history":[{"created":%s,"created_by":"scripts/pipeline/oci-image.sh"}]}' \
-  "$(json_str "$created")" "$(json_str "$arch")" "$env_json" "$cmd_json" "$labels_json" "$diff_id" "$(json_str "$created")" >"$work/config.json"
+user_json=''
+[ -z "$user" ] || user_json="\"User\":$(json_str "$user"),"
+printf '{"created":%s,"architecture":%s,"os":"linux","config":{%s"Env":%s,"Cmd":%s,"Labels":{%s}},"rootfs":{"type":"layers","diff_ids":["%s"]},"history":[{"created":%s,"created_by":"scripts/pipeline/oci-image.sh"}]}' \
+  "$(json_str "$created")" "$(json_str "$arch")" "$user_json" "$env_json" "$cmd_json" "$labels_json" "$diff_id" "$(json_str "$created")" >"$work/config.json"
 config_size=$(size_of "$work/config.json")
 config_digest=$(put_blob "$work/config.json")
 

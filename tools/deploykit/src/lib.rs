@@ -22,7 +22,8 @@
 //!   unknown names refused;
 //! - [`clip`]: short messages about huge inputs;
 //! - [`docs`]: examples and exit statuses for `--help` and the man pages;
-//! - [`sql`]: quoting for identifiers and literals built from user input.
+//! - [`sql`]: quoting for identifiers and literals built from user input;
+//! - [`version`]: the release and commit `--version` prints.
 //!
 //! Behind features:
 //!
@@ -62,6 +63,7 @@ pub mod secret;
 pub mod signals;
 pub mod size;
 pub mod sql;
+pub mod version;
 
 pub use exit::{Error, Exit, Result, ResultExt};
 pub use secret::Secret;

@@ -100,7 +100,8 @@ fn argv_wants_json() -> bool {
 
 /// Parses the command line with `cmd` (named after the tool).
 ///
-/// `--help` and `--version` print and exit 0 as clap does; a usage error
+/// `--help` and `--version` print and exit 0 as clap does, `--version` with
+/// the commit ([`crate::version::LINE`]); a usage error
 /// is printed like every other error, `<tool>: error: …` with clap's usage
 /// hint, and exits 2, so a CI log that runs several tools names the one
 /// that was called wrongly.
@@ -108,6 +109,7 @@ fn argv_wants_json() -> bool {
 /// With `--json` on the command line, a usage error also prints the one
 /// document of the run, `{"error": …, "exit": 2}`, on stdout.
 pub fn arg_matches(cmd: clap::Command) -> clap::ArgMatches {
+    let cmd = cmd.version(crate::version::LINE);
     let tool = cmd.get_name().to_owned();
     match cmd.try_get_matches() {
         Ok(matches) => {
