@@ -15,30 +15,9 @@ use deploykit_tests::k8s;
 use deploykit_tests::{Run, Tool};
 use serde_json::{Value as Json, json};
 
-const ZEROS: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+use super::scaffold_service::sample;
 
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).expect("read fixture") {
-        let entry = entry.expect("entry");
-        let dest = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            std::fs::create_dir_all(&dest).expect("mkdir");
-            copy_tree(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), &dest).expect("copy");
-        }
-    }
-}
-
-/// A fresh copy of the sample monorepo of `tests/scaffold_service.rs`.
-fn sample() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    copy_tree(
-        &workspace_root().join("tests/fixtures/scaffold-monorepo"),
-        dir.path(),
-    );
-    dir
-}
+const ZEROS: &str = deploykit::imageref::PLACEHOLDER_DIGEST;
 
 fn scaffold(repo: &Path, args: &[&str]) -> Run {
     Tool::new("scaffold-service")

@@ -39,8 +39,9 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-/// A fresh copy of the sample monorepo.
-fn sample() -> tempfile::TempDir {
+/// A fresh copy of the sample monorepo (the GitOps lane's tests start from
+/// it too).
+pub(crate) fn sample() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     copy_tree(&fixture(), dir.path());
     dir

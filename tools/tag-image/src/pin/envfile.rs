@@ -74,13 +74,7 @@ pub fn rewrite(text: &str, entries: &[Entry], edits: &[(usize, Target)]) -> Resu
         }
         patch.replace(entry.site, lines::splice(line.body, span, &new));
         guard.set(&Path::root().key(&entry.name), Env::Value(new.clone()));
-        changes.push(Change {
-            line: entry.line,
-            key: entry.key.clone(),
-            name: entry.name.clone(),
-            old: entry.image.clone().unwrap_or_default(),
-            new,
-        });
+        changes.push(Change::of(entry, new));
     }
     if patch.is_empty() {
         return Ok(Rewrite {

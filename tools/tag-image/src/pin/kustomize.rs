@@ -435,13 +435,7 @@ pub fn rewrite(text: &str, entries: &[Entry], edits: &[(usize, Target)]) -> Resu
         }
         let new = target.reference();
         if entry.image.as_deref() != Some(new.as_str()) {
-            changes.push(Change {
-                line: entry.line,
-                key: entry.key.clone(),
-                name: entry.name.clone(),
-                old: entry.image.clone().unwrap_or_default(),
-                new,
-            });
+            changes.push(Change::of(entry, new));
         }
     }
     if patch.is_empty() {

@@ -72,6 +72,19 @@ pub struct Change {
     pub new: String,
 }
 
+impl Change {
+    /// `entry` moving to `new`.
+    pub fn of(entry: &Entry, new: String) -> Change {
+        Change {
+            line: entry.line,
+            key: entry.key.clone(),
+            name: entry.name.clone(),
+            old: entry.image.clone().unwrap_or_default(),
+            new,
+        }
+    }
+}
+
 /// The outcome of rewriting one file.
 #[derive(Debug, Clone)]
 pub struct Rewrite {
